@@ -1,0 +1,2 @@
+// Placeholder replaced by the benchmark implementation.
+int main() { return 0; }

@@ -1,0 +1,200 @@
+// The embedded event store: open a directory, append with optimistic concurrency, read
+// streams and `$all`, manage stream metadata and deletion.
+//
+// Guarantees:
+// - An append is acknowledged (its callback runs / Append returns OK) only after its events
+//   are durable in the configured Durability mode and visible to every reader.
+// - All events of one append are atomic: after any crash either all are readable or none.
+// - `$all` order equals commit order; each stream's revisions are contiguous from 0.
+// Thread-safety: every method may be called from any number of threads at once.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kiroku/event.h"
+#include "kiroku/status.h"
+
+namespace kiroku {
+
+class Env;  // src/common/env.h: the file and clock seam (tests inject faults through it)
+
+enum class Durability : uint8_t {
+  kSyncEveryGroup,  // default: fdatasync each commit group before acknowledging it
+  kSyncInterval,    // acknowledge after write(); fdatasync every sync_interval (may lose that)
+  kNoSync,          // UNSAFE: never fdatasync; for tests and labelled benchmarks only
+};
+const char* DurabilityName(Durability d);
+
+struct StoreOptions {
+  Durability durability = Durability::kSyncEveryGroup;
+  std::chrono::milliseconds sync_interval{10};
+  uint64_t max_event_size = 16u << 20;   // data + metadata + type of one event
+  uint64_t max_append_size = 64u << 20;  // sum over one append batch
+  uint64_t segment_size = 256u << 20;    // a segment is sealed once it reaches this size
+  bool create_if_missing = true;
+  // Verify the CRC of every record of every segment on open, not just past the index
+  // checkpoint. Slower open; damage anywhere then refuses to open.
+  bool paranoid_checks = false;
+  // File and clock access. nullptr = the real POSIX file system. Not owned; must outlive
+  // the store.
+  Env* env = nullptr;
+};
+
+struct AppendResult {
+  StreamRevision current_revision;  // revision of the last event written (next expected)
+  Position position;                // position of the last event written
+};
+
+struct DeleteResult {
+  Position position;  // position of the metadata / tombstone event written
+};
+
+enum class Direction : uint8_t { kForwards, kBackwards };
+
+struct ReadStreamOptions {
+  Direction direction = Direction::kForwards;
+  // Forwards: first revision to return. Backwards: first (highest) revision to return;
+  // StreamRevision::End() starts at the last event.
+  StreamRevision from = StreamRevision::Start();
+  uint64_t max_count = UINT64_MAX;
+};
+
+// Server-side filter for `$all`. Prefix filters match any of the prefixes; a regex filter
+// uses ECMAScript syntax and matches anywhere in the name (std::regex_search).
+struct EventFilter {
+  enum class Target : uint8_t { kNone, kStreamName, kEventType };
+  Target target = Target::kNone;
+  std::vector<std::string> prefixes;
+  std::string regex;  // used when prefixes is empty
+
+  static EventFilter StreamPrefix(std::vector<std::string> p) {
+    return {Target::kStreamName, std::move(p), {}};
+  }
+  static EventFilter StreamRegex(std::string r) { return {Target::kStreamName, {}, std::move(r)}; }
+  static EventFilter EventTypePrefix(std::vector<std::string> p) {
+    return {Target::kEventType, std::move(p), {}};
+  }
+  static EventFilter EventTypeRegex(std::string r) {
+    return {Target::kEventType, {}, std::move(r)};
+  }
+};
+
+struct ReadAllOptions {
+  Direction direction = Direction::kForwards;
+  // Forwards: events at or after this position. Backwards: events strictly before it;
+  // Position::End() starts at the last event.
+  Position from = Position::Start();
+  uint64_t max_count = UINT64_MAX;
+  EventFilter filter;
+  // Stop after examining this many records even if fewer than max_count matched, so a
+  // selective filter cannot turn one call into a full scan. 0 = no limit.
+  uint64_t max_scanned = 0;
+};
+
+struct ReadAllResult {
+  std::vector<RecordedEvent> events;
+  // Where to continue in the same direction (a checkpoint for filtered reads).
+  Position next;
+  bool end_of_log = false;  // nothing left in this direction at the time of the read
+};
+
+struct StreamMetadata {
+  std::optional<uint64_t> max_count;                   // $maxCount
+  std::optional<std::chrono::seconds> max_age;         // $maxAge
+  std::optional<StreamRevision> truncate_before;       // $tb
+  std::optional<std::chrono::seconds> cache_control;   // $cacheControl
+  std::string acl_json;     // $acl, raw JSON object text, empty if absent
+  std::string custom_json;  // other keys as a JSON object text, empty if none
+
+  // Serialise to the KurrentDB metadata JSON document.
+  std::string ToJson() const;
+  // Parse a KurrentDB metadata JSON document; InvalidArgument if malformed.
+  static Result<StreamMetadata> FromJson(std::string_view json);
+  bool operator==(const StreamMetadata&) const = default;
+};
+
+struct StreamMetadataResult {
+  StreamMetadata metadata;
+  // Revision of the latest `$$stream` event, nullopt if metadata was never set.
+  std::optional<StreamRevision> metastream_revision;
+};
+
+// Figures for monitoring and the CLI.
+struct StoreStats {
+  Position log_end;
+  uint64_t segments = 0;
+  uint64_t appends = 0;
+  uint64_t events_appended = 0;
+  uint64_t bytes_appended = 0;
+  uint64_t commit_groups = 0;
+  uint64_t syncs = 0;
+  uint64_t sync_failures = 0;
+};
+
+using AppendCallback = std::function<void(Result<AppendResult>)>;
+// Return false to stop the scan.
+using EventVisitor = std::function<bool(const EventView&)>;
+
+class Store {
+ public:
+  // Opens (and recovers) the store in `dir`. Corruption names the file and byte offset.
+  static Result<std::unique_ptr<Store>> Open(const std::string& dir, StoreOptions options = {});
+  virtual ~Store() = default;
+
+  // Appends `events` atomically. Blocks until durable or failed.
+  virtual Result<AppendResult> Append(std::string_view stream, ExpectedRevision expected,
+                                      std::vector<EventData> events) = 0;
+  // As Append, without blocking: `done` runs exactly once, on an internal thread, after the
+  // events are durable or the append failed. Keep it short.
+  virtual void AppendAsync(std::string_view stream, ExpectedRevision expected,
+                           std::vector<EventData> events, AppendCallback done) = 0;
+
+  // StreamNotFound if the stream has no events or is soft-deleted; StreamDeleted if
+  // tombstoned. Applies $maxCount, $maxAge and $tb from the stream's metadata.
+  virtual Result<std::vector<RecordedEvent>> ReadStream(std::string_view stream,
+                                                        const ReadStreamOptions& options) = 0;
+  virtual Result<ReadAllResult> ReadAll(const ReadAllOptions& options) = 0;
+  // Zero-copy `$all` scan; returns where to continue. Stops when the visitor returns false
+  // (the position returned is then that of the event after the one it stopped at).
+  virtual Result<Position> ScanAll(const ReadAllOptions& options, const EventVisitor& visit) = 0;
+
+  virtual Result<StreamMetadataResult> GetStreamMetadata(std::string_view stream) = 0;
+  // `expected` applies to the metadata stream `$$stream`.
+  virtual Result<AppendResult> SetStreamMetadata(std::string_view stream,
+                                                 ExpectedRevision expected,
+                                                 const StreamMetadata& metadata) = 0;
+  // Soft delete: reads then say StreamNotFound; appending later continues the revisions and
+  // the earlier events stay hidden.
+  virtual Result<DeleteResult> Delete(std::string_view stream, ExpectedRevision expected) = 0;
+  // Hard delete: the stream can never be read or written again.
+  virtual Result<DeleteResult> Tombstone(std::string_view stream, ExpectedRevision expected) = 0;
+
+  // Last revision of the stream, nullopt if it has none. StreamDeleted if tombstoned.
+  virtual Result<std::optional<StreamRevision>> StreamHead(std::string_view stream) = 0;
+  // End of the acknowledged log: the position the next event will get.
+  virtual Position LogEnd() const = 0;
+  virtual StoreStats Stats() const = 0;
+};
+
+// Offline tools (the store must not be open in another process).
+struct VerifyReport {
+  uint64_t segments = 0;
+  uint64_t records = 0;
+  uint64_t bytes = 0;
+  uint64_t index_entries_checked = 0;
+  std::vector<std::string> problems;  // each names the file and byte offset
+  bool ok() const { return problems.empty(); }
+};
+// Checks every record's CRC and framing, and every index entry against the log.
+Result<VerifyReport> VerifyStore(const std::string& dir, Env* env = nullptr);
+// Drops the index and rebuilds it from the log. Returns the number of events indexed.
+Result<uint64_t> ReindexStore(const std::string& dir, Env* env = nullptr);
+
+}  // namespace kiroku

@@ -1,0 +1,114 @@
+// The single writer of the log. Callers submit requests from any thread; one committer
+// thread takes everything pending as a group, checks each request's expected revision
+// against the stream heads, encodes the accepted ones, writes the group with one write,
+// makes it durable with one fdatasync (per Durability), updates the index, publishes the
+// new log end to readers, and only then acknowledges the group (group commit).
+//
+// Failure: if the write or the sync fails, the group's bytes are truncated away and every
+// request in it fails; the stream heads are untouched (requests are planned against a
+// per-group overlay and applied to the heads only after the group is durable).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <optional>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "kiroku/store.h"
+#include "storage/log_writer.h"
+#include "storage/stream_heads.h"
+#include "storage/stream_index.h"
+
+namespace kiroku {
+
+class EventReader;
+
+struct CommitRequest {
+  enum class Kind : uint8_t { kAppend, kDelete, kTombstone };
+  Kind kind = Kind::kAppend;
+  std::string stream;
+  ExpectedRevision expected = ExpectedRevision::Any();
+  std::vector<EventData> events;  // kAppend only; validated by the caller
+  AppendCallback done;
+};
+
+struct CommitterStats {
+  std::atomic<uint64_t> appends{0}, events{0}, bytes{0}, groups{0}, syncs{0}, sync_failures{0};
+};
+
+class Committer {
+ public:
+  struct Options {
+    Durability durability = Durability::kSyncEveryGroup;
+    std::chrono::milliseconds sync_interval{10};
+    size_t idempotency_window = 100000;  // recent event ids remembered for kAny retries
+  };
+  // Borrows everything; all must outlive the committer. `visible_end` is published with
+  // release order after each group is indexed.
+  Committer(Options options, Env* env, LogWriter* writer, StreamIndex* index, StreamHeads* heads,
+            EventReader* reader, std::atomic<uint64_t>* visible_end, CommitterStats* stats);
+  ~Committer();  // Stop()s
+
+  void Start();
+  // Processes everything already submitted, then stops; later submissions fail (Closed).
+  void Stop();
+  void Submit(std::unique_ptr<CommitRequest> request);
+
+ private:
+  struct Planned;
+  struct Group;
+
+  void Run();
+  void ProcessGroup(std::vector<std::unique_ptr<CommitRequest>>* requests);
+  // Checks the request against the overlay; on success appends its records to the group.
+  // Sets *idempotent when the events were already written by an earlier identical append.
+  Status Plan(CommitRequest* req, Group* group, std::optional<AppendResult>* idempotent);
+  Result<std::optional<AppendResult>> CheckIdempotent(const CommitRequest& req,
+                                                      const StreamState& st);
+  void Fail(const Status& s);
+  void MaybeIntervalSync(bool force);
+
+  Options options_;
+  Env* env_;
+  LogWriter* writer_;
+  StreamIndex* index_;
+  StreamHeads* heads_;
+  EventReader* reader_;
+  std::atomic<uint64_t>* visible_end_;
+  CommitterStats* stats_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<CommitRequest>> queue_;  // guarded by mu_
+  bool stopping_ = false;                              // guarded by mu_
+  std::thread thread_;
+
+  // Committer-thread state.
+  Status failed_;  // once set, every request fails with it
+  uint64_t last_sparse_ = 0;
+  bool unsynced_ = false;
+  std::chrono::steady_clock::time_point last_sync_;
+  struct IdHash {
+    size_t operator()(const EventId& id) const {
+      uint64_t h;
+      std::memcpy(&h, id.bytes().data(), 8);
+      return h;
+    }
+  };
+  std::unordered_map<EventId, std::pair<uint64_t, uint64_t>, IdHash> recent_ids_;
+  std::deque<EventId> recent_order_;
+
+ public:
+  void set_last_sparse(uint64_t v) { last_sparse_ = v; }
+};
+
+}  // namespace kiroku
