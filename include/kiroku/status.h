@@ -78,7 +78,7 @@ class Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {}  // NOLINT: must be non-OK
 
   bool ok() const { return std::holds_alternative<T>(v_); }
@@ -92,6 +92,8 @@ class [[nodiscard]] Result {
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+  T&& operator*() && { return std::move(*this).value(); }
 
  private:
   std::variant<T, Status> v_;
@@ -100,9 +102,9 @@ class [[nodiscard]] Result {
 }  // namespace kiroku
 
 // Early-return helpers for code that returns Status or Result<T>.
-#define KIROKU_RETURN_IF_ERROR(expr)        \
-  do {                                      \
-    ::kiroku::Status kiroku_s_ = (expr);    \
+#define KIROKU_RETURN_IF_ERROR(expr)       \
+  do {                                     \
+    ::kiroku::Status kiroku_s_ = (expr);   \
     if (!kiroku_s_.ok()) return kiroku_s_; \
   } while (0)
 

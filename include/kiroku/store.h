@@ -106,11 +106,11 @@ struct ReadAllResult {
 };
 
 struct StreamMetadata {
-  std::optional<uint64_t> max_count;                   // $maxCount
-  std::optional<std::chrono::seconds> max_age;         // $maxAge
-  std::optional<StreamRevision> truncate_before;       // $tb
-  std::optional<std::chrono::seconds> cache_control;   // $cacheControl
-  std::string acl_json;     // $acl, raw JSON object text, empty if absent
+  std::optional<uint64_t> max_count;                  // $maxCount
+  std::optional<std::chrono::seconds> max_age;        // $maxAge
+  std::optional<StreamRevision> truncate_before;      // $tb
+  std::optional<std::chrono::seconds> cache_control;  // $cacheControl
+  std::string acl_json;                               // $acl, raw JSON object text, empty if absent
   std::string custom_json;  // other keys as a JSON object text, empty if none
 
   // Serialise to the KurrentDB metadata JSON document.
@@ -167,8 +167,7 @@ class Store {
 
   virtual Result<StreamMetadataResult> GetStreamMetadata(std::string_view stream) = 0;
   // `expected` applies to the metadata stream `$$stream`.
-  virtual Result<AppendResult> SetStreamMetadata(std::string_view stream,
-                                                 ExpectedRevision expected,
+  virtual Result<AppendResult> SetStreamMetadata(std::string_view stream, ExpectedRevision expected,
                                                  const StreamMetadata& metadata) = 0;
   // Soft delete: reads then say StreamNotFound; appending later continues the revisions and
   // the earlier events stay hidden.

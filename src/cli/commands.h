@@ -19,7 +19,8 @@ void AddReadCommand(CLI::App& app, Action* action);
 void AddDemoCommand(CLI::App& app, Action* action);
 
 // Shared helpers.
-Result<std::unique_ptr<Store>> OpenStoreForCli(const std::string& dir, const std::string& durability);
+Result<std::unique_ptr<Store>> OpenStoreForCli(const std::string& dir,
+                                               const std::string& durability);
 int PrintError(const Status& s);  // prints to stderr, returns the exit code for it
 std::string EventToJson(const RecordedEvent& e);
 std::string EventToHuman(const RecordedEvent& e);

@@ -24,13 +24,18 @@ int PrintError(const Status& s) {
   std::fprintf(stderr, "kiroku: %s\n", s.ToString().c_str());
   switch (s.code()) {
     case StatusCode::kInvalidArgument:
-    case StatusCode::kMaximumAppendSizeExceeded: return 2;
-    case StatusCode::kCorruption: return 3;
-    case StatusCode::kWrongExpectedVersion: return 4;
+    case StatusCode::kMaximumAppendSizeExceeded:
+      return 2;
+    case StatusCode::kCorruption:
+      return 3;
+    case StatusCode::kWrongExpectedVersion:
+      return 4;
     case StatusCode::kStreamNotFound:
     case StatusCode::kStreamDeleted:
-    case StatusCode::kNotFound: return 5;
-    default: return 1;
+    case StatusCode::kNotFound:
+      return 5;
+    default:
+      return 1;
   }
 }
 

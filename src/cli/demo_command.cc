@@ -29,10 +29,11 @@ int Demo(const std::string& dir) {
   batch.push_back(Event("LessonCompleted", R"({"lesson":"l2","minutes":40})"));
   auto r = store->Append(stream, ExpectedRevision::NoStream(), std::move(batch));
   if (!r.ok()) return PrintError(r.status());
-  std::printf("\n1. appended 3 events to %s atomically (expected no_stream): revision %llu, "
-              "position %llu, durable (fdatasync) before this line\n",
-              stream.c_str(), static_cast<unsigned long long>(r->current_revision.value),
-              static_cast<unsigned long long>(r->position.value));
+  std::printf(
+      "\n1. appended 3 events to %s atomically (expected no_stream): revision %llu, "
+      "position %llu, durable (fdatasync) before this line\n",
+      stream.c_str(), static_cast<unsigned long long>(r->current_revision.value),
+      static_cast<unsigned long long>(r->position.value));
 
   std::vector<EventData> stale;
   stale.push_back(Event("LessonCompleted", R"({"lesson":"l3","minutes":10})"));
@@ -42,8 +43,9 @@ int Demo(const std::string& dir) {
   auto ok = store->Append(stream, ExpectedRevision::Exact(r->current_revision), stale);
   std::printf("   retry expecting revision %llu: %s\n",
               static_cast<unsigned long long>(r->current_revision.value),
-              ok.ok() ? ("ok, now at revision " + std::to_string(ok->current_revision.value)).c_str()
-                      : ok.status().ToString().c_str());
+              ok.ok()
+                  ? ("ok, now at revision " + std::to_string(ok->current_revision.value)).c_str()
+                  : ok.status().ToString().c_str());
   auto again = store->Append(stream, ExpectedRevision::Exact(r->current_revision), stale);
   std::printf("   same event id resent at the same expected revision: %s (no duplicate)\n",
               again.ok() ? "ok" : again.status().ToString().c_str());
@@ -78,14 +80,14 @@ int Demo(const std::string& dir) {
               gone.ok() ? "found?!" : gone.status().ToString().c_str());
 
   StoreStats st = store->Stats();
-  std::printf("\nstats: %llu appends, %llu events, %llu commit groups, %llu fdatasyncs, %llu "
-              "segment(s), log end %llu\n",
-              static_cast<unsigned long long>(st.appends),
-              static_cast<unsigned long long>(st.events_appended),
-              static_cast<unsigned long long>(st.commit_groups),
-              static_cast<unsigned long long>(st.syncs),
-              static_cast<unsigned long long>(st.segments),
-              static_cast<unsigned long long>(st.log_end.value));
+  std::printf(
+      "\nstats: %llu appends, %llu events, %llu commit groups, %llu fdatasyncs, %llu "
+      "segment(s), log end %llu\n",
+      static_cast<unsigned long long>(st.appends),
+      static_cast<unsigned long long>(st.events_appended),
+      static_cast<unsigned long long>(st.commit_groups), static_cast<unsigned long long>(st.syncs),
+      static_cast<unsigned long long>(st.segments),
+      static_cast<unsigned long long>(st.log_end.value));
   store.reset();
   auto report = VerifyStore(dir);
   if (!report.ok()) return PrintError(report.status());

@@ -78,10 +78,14 @@ RecordedEvent EventView::ToRecorded() const {
 
 std::string ExpectedRevision::ToString() const {
   switch (kind_) {
-    case Kind::kAny: return "any";
-    case Kind::kNoStream: return "no_stream";
-    case Kind::kStreamExists: return "stream_exists";
-    case Kind::kExact: return std::to_string(revision_);
+    case Kind::kAny:
+      return "any";
+    case Kind::kNoStream:
+      return "no_stream";
+    case Kind::kStreamExists:
+      return "stream_exists";
+    case Kind::kExact:
+      return std::to_string(revision_);
   }
   return "?";
 }
@@ -97,6 +101,8 @@ std::string MetadataStreamOf(std::string_view stream) {
   return s;
 }
 
-bool IsMetadataStream(std::string_view stream) { return stream.size() > 2 && stream.substr(0, 2) == "$$"; }
+bool IsMetadataStream(std::string_view stream) {
+  return stream.size() > 2 && stream.substr(0, 2) == "$$";
+}
 
 }  // namespace kiroku

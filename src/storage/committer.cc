@@ -40,8 +40,8 @@ struct Committer::Group {
   uint64_t Emit(std::string_view stream, uint64_t revision, const EventId& id, ContentType ct,
                 std::string_view type, std::string_view data, std::string_view metadata,
                 size_t index, size_t total) {
-    RecordType rt = total == 1          ? RecordType::kFull
-                    : index == 0        ? RecordType::kFirst
+    RecordType rt = total == 1           ? RecordType::kFull
+                    : index == 0         ? RecordType::kFirst
                     : index + 1 == total ? RecordType::kLast
                                          : RecordType::kMiddle;
     uint64_t pos = base + buf.size();
@@ -159,8 +159,8 @@ Result<std::optional<AppendResult>> Committer::CheckIdempotent(const CommitReque
   size_t i = 0;
   bool all_match = true;
   AppendResult result;
-  KIROKU_RETURN_IF_ERROR(reader_->ReadRevisions(
-      st.id, req.stream, from, k, [&](const EventFields& e, uint64_t pos) {
+  KIROKU_RETURN_IF_ERROR(
+      reader_->ReadRevisions(st.id, req.stream, from, k, [&](const EventFields& e, uint64_t pos) {
         if (i >= k || e.id != req.events[i].id) {
           all_match = false;
           return false;
@@ -191,27 +191,30 @@ Status Committer::Plan(CommitRequest* req, Group* g, std::optional<AppendResult>
 
   bool ok = false;
   switch (req->expected.kind()) {
-    case ExpectedRevision::Kind::kAny: ok = true; break;
-    case ExpectedRevision::Kind::kNoStream: ok = !exists; break;
-    case ExpectedRevision::Kind::kStreamExists: ok = exists; break;
+    case ExpectedRevision::Kind::kAny:
+      ok = true;
+      break;
+    case ExpectedRevision::Kind::kNoStream:
+      ok = !exists;
+      break;
+    case ExpectedRevision::Kind::kStreamExists:
+      ok = exists;
+      break;
     case ExpectedRevision::Kind::kExact:
       ok = current && *current == req->expected.revision().value;
       break;
   }
-  if (ok && req->expected.kind() == ExpectedRevision::Kind::kAny) {
-    // A retried append with kAny must not write the same events twice.
+  if (ok && (req->expected.kind() == ExpectedRevision::Kind::kAny ||
+             req->expected.kind() == ExpectedRevision::Kind::kStreamExists)) {
+    // A retried append whose condition still holds must not write the same events twice.
     KIROKU_ASSIGN_OR_RETURN(StreamHeads::Ref committed, heads_->Get(req->stream));
-    if (committed.state->count == st->count) {
-      KIROKU_ASSIGN_OR_RETURN(*idempotent, CheckIdempotent(*req, *st));
-      if (*idempotent) return Status::Ok();
-    }
+    KIROKU_ASSIGN_OR_RETURN(*idempotent, CheckIdempotent(*req, *committed.state));
+    if (*idempotent) return Status::Ok();
   }
   if (!ok) {
     KIROKU_ASSIGN_OR_RETURN(StreamHeads::Ref committed, heads_->Get(req->stream));
-    if (committed.state->count == st->count) {
-      KIROKU_ASSIGN_OR_RETURN(*idempotent, CheckIdempotent(*req, *st));
-      if (*idempotent) return Status::Ok();
-    }
+    KIROKU_ASSIGN_OR_RETURN(*idempotent, CheckIdempotent(*req, *committed.state));
+    if (*idempotent) return Status::Ok();
     return Status::WrongExpectedVersion("append to stream '" + req->stream + "' expected " +
                                             req->expected.ToString() + ", actual " +
                                             (current ? std::to_string(*current) : "no stream") +
@@ -317,8 +320,8 @@ void Committer::ProcessGroup(std::vector<std::unique_ptr<CommitRequest>>* reques
       // off before anything is written after it.
       Status t = writer_->TruncateTo(g.base);
       if (t.ok()) t = writer_->Sync();
-      if (!t.ok()) Fail(Status::IOError("log could not be truncated after a failed sync: " +
-                                        t.ToString()));
+      if (!t.ok())
+        Fail(Status::IOError("log could not be truncated after a failed sync: " + t.ToString()));
     }
   }
   if (!s.ok()) {

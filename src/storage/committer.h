@@ -12,12 +12,12 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <cstring>
-#include <optional>
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -72,8 +72,10 @@ class Committer {
   // Checks the request against the overlay; on success appends its records to the group.
   // Sets *idempotent when the events were already written by an earlier identical append.
   Status Plan(CommitRequest* req, Group* group, std::optional<AppendResult>* idempotent);
+  // `committed` is the stream's durable state (not the group overlay): only events already
+  // acknowledged can make a request a retry.
   Result<std::optional<AppendResult>> CheckIdempotent(const CommitRequest& req,
-                                                      const StreamState& st);
+                                                      const StreamState& committed);
   void Fail(const Status& s);
   void MaybeIntervalSync(bool force);
 

@@ -76,10 +76,10 @@ Status EventReader::ReadExtent(const Extent& e, std::string_view stream, uint64_
     EventFields f;
     if (!DecodeEventBody(rec.body, &f)) return BadBody(rec.position);
     if (f.stream != stream || f.revision.value != e.first_revision + i) {
-      return Status::Corruption("index says position " + std::to_string(rec.position) +
-                                " holds '" + std::string(stream) + "'@" +
-                                std::to_string(e.first_revision + i) + ", log has '" +
-                                std::string(f.stream) + "'@" + std::to_string(f.revision.value));
+      return Status::Corruption("index says position " + std::to_string(rec.position) + " holds '" +
+                                std::string(stream) + "'@" + std::to_string(e.first_revision + i) +
+                                ", log has '" + std::string(f.stream) + "'@" +
+                                std::to_string(f.revision.value));
     }
     if (!fn(f, rec.position)) {
       *stopped = true;
@@ -149,12 +149,13 @@ Result<std::vector<RecordedEvent>> EventReader::ReadStream(std::string_view stre
     if (lo >= hi) return false;
     std::vector<RecordedEvent> part;
     bool stopped = false;
-    inner = ReadExtent(e, stream, lo - e.first_revision, hi - lo,
-                       [&](const EventFields& f, uint64_t pos) {
-                         if (f.created_us >= cutoff_us) part.push_back(ToView(f, pos).ToRecorded());
-                         return true;
-                       },
-                       &stopped);
+    inner = ReadExtent(
+        e, stream, lo - e.first_revision, hi - lo,
+        [&](const EventFields& f, uint64_t pos) {
+          if (f.created_us >= cutoff_us) part.push_back(ToView(f, pos).ToRecorded());
+          return true;
+        },
+        &stopped);
     if (!inner.ok()) return false;
     for (auto it = part.rbegin(); it != part.rend(); ++it) {
       out.push_back(std::move(*it));

@@ -12,12 +12,13 @@ namespace kiroku::index_format {
 
 inline constexpr uint32_t kIndexFormatVersion = 1;
 
-inline constexpr char kVersionKey[] = "V";     // -> u32 format version
-inline constexpr char kCheckpointKey[] = "C";  // -> u64 log end, u64 next stream id, u64 last sparse
-inline constexpr char kHeadPrefix = 'H';       // 'H' + stream name -> head value
-inline constexpr char kExtentPrefix = 'X';     // 'X' + be64 stream id + be64 first revision
-                                               //   -> u64 position, u32 count
-inline constexpr char kSparsePrefix = 'S';     // 'S' + be64 position -> "" (a record boundary)
+inline constexpr char kVersionKey[] = "V";  // -> u32 format version
+inline constexpr char kCheckpointKey[] =
+    "C";                                    // -> u64 log end, u64 next stream id, u64 last sparse
+inline constexpr char kHeadPrefix = 'H';    // 'H' + stream name -> head value
+inline constexpr char kExtentPrefix = 'X';  // 'X' + be64 stream id + be64 first revision
+                                            //   -> u64 position, u32 count
+inline constexpr char kSparsePrefix = 'S';  // 'S' + be64 position -> "" (a record boundary)
 
 // Head value: u8 version (=1) | u64 stream id | u64 count (next revision) | u8 flags |
 //             varint32-prefixed metadata JSON (latest `$$stream` event data)

@@ -4,9 +4,9 @@
 
 namespace kiroku {
 
-Result<std::unique_ptr<LogWriter>> LogWriter::Open(Env* env, std::string dir,
-                                                   SegmentSet* segments, uint64_t active_base,
-                                                   uint64_t size, uint64_t segment_size) {
+Result<std::unique_ptr<LogWriter>> LogWriter::Open(Env* env, std::string dir, SegmentSet* segments,
+                                                   uint64_t active_base, uint64_t size,
+                                                   uint64_t segment_size) {
   std::string path = dir + "/" + SegmentFileName(active_base);
   KIROKU_ASSIGN_OR_RETURN(auto file, env->OpenWritable(path));
   if (file->Size() != size) KIROKU_RETURN_IF_ERROR(file->Truncate(size));

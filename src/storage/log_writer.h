@@ -29,7 +29,7 @@ class LogWriter {
                               uint64_t base);
 
   uint64_t end() const { return base_ + file_->Size(); }  // position of the next record
-  uint64_t base() const { return base_; }                  // of the active segment
+  uint64_t base() const { return base_; }                 // of the active segment
   bool broken() const { return broken_; }
 
   // Seals the active segment and starts a new one if it is at or past its target size.

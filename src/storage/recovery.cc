@@ -33,8 +33,8 @@ Result<LogLayout> OpenSegments(Env* env, const std::string& dir, SegmentSet* seg
     std::string path = dir + "/" + SegmentFileName(bases[i]);
     bool last = i + 1 == bases.size();
     if (bases[i] != expected_base) {
-      return Status::Corruption(path + ": segment starts at position " +
-                                std::to_string(bases[i]) + " but the previous segment ends at " +
+      return Status::Corruption(path + ": segment starts at position " + std::to_string(bases[i]) +
+                                " but the previous segment ends at " +
                                 std::to_string(expected_base) + " (missing or truncated segment)");
     }
     KIROKU_ASSIGN_OR_RETURN(uint64_t size, env->FileSize(path));
@@ -48,7 +48,8 @@ Result<LogLayout> OpenSegments(Env* env, const std::string& dir, SegmentSet* seg
     KIROKU_ASSIGN_OR_RETURN(auto reader, env->OpenReadable(path));
     char header[kSegmentHeaderSize];
     KIROKU_ASSIGN_OR_RETURN(size_t got, reader->Read(0, kSegmentHeaderSize, header));
-    KIROKU_ASSIGN_OR_RETURN(uint64_t base, DecodeSegmentHeader(std::string_view(header, got), path));
+    KIROKU_ASSIGN_OR_RETURN(uint64_t base,
+                            DecodeSegmentHeader(std::string_view(header, got), path));
     if (base != bases[i]) {
       return Status::Corruption(path + " at offset 16: header says base position " +
                                 std::to_string(base) + ", file name says " +
@@ -167,14 +168,15 @@ Result<ScanOutcome> ScanLog(Env* env, const std::string& dir, SegmentSet* segmen
       // Damage at file offset `damage_offset`. Only a torn tail of the last segment, past
       // everything the index covers, may be cut off.
       uint64_t cut = in_txn ? txn_start - seg->base : damage_offset;
-      bool torn = last && seg->base + cut >= protected_end &&
-                  (r == ScanResult::kEnd || r == ScanResult::kTruncated ||
-                   r == ScanResult::kZeroes ||
-                   !ValidRecordFollows(seg->file.get(), damage_offset, file_size));
+      bool torn =
+          last && seg->base + cut >= protected_end &&
+          (r == ScanResult::kEnd || r == ScanResult::kTruncated || r == ScanResult::kZeroes ||
+           !ValidRecordFollows(seg->file.get(), damage_offset, file_size));
       if (!torn) {
         std::string msg = seg->path + " at offset " + std::to_string(damage_offset) +
-                          " (position " + std::to_string(seg->base + damage_offset) + "): " +
-                          damage + ". The log is damaged before its end; the store refuses to "
+                          " (position " + std::to_string(seg->base + damage_offset) +
+                          "): " + damage +
+                          ". The log is damaged before its end; the store refuses to "
                           "open. Inspect with `kiroku admin verify --data DIR`.";
         return Status::Corruption(msg);
       }
@@ -186,8 +188,8 @@ Result<ScanOutcome> ScanLog(Env* env, const std::string& dir, SegmentSet* segmen
       out.truncated_bytes = file_size - cut;
       out.log_end = seg->base + cut;
       out.note = "truncated torn tail of " + seg->path + " at offset " + std::to_string(cut) +
-                 " (" + damage + "); " + std::to_string(out.truncated_bytes) +
-                 " bytes kept in " + saved;
+                 " (" + damage + "); " + std::to_string(out.truncated_bytes) + " bytes kept in " +
+                 saved;
       return out;
     }
     pos = seg->base + file_size;

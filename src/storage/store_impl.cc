@@ -16,9 +16,12 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, StoreOptions 
 
 const char* DurabilityName(Durability d) {
   switch (d) {
-    case Durability::kSyncEveryGroup: return "sync-every-group";
-    case Durability::kSyncInterval: return "sync-interval";
-    case Durability::kNoSync: return "no-sync (UNSAFE)";
+    case Durability::kSyncEveryGroup:
+      return "sync-every-group";
+    case Durability::kSyncInterval:
+      return "sync-interval";
+    case Durability::kNoSync:
+      return "no-sync (UNSAFE)";
   }
   return "?";
 }
@@ -46,17 +49,17 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenImpl(const std::string& dir,
     return seg;
   }());
   const uint64_t end = s->visible_end_.load();
-  KIROKU_ASSIGN_OR_RETURN(s->writer_, LogWriter::Open(s->env_, dir + "/log", &s->segments_,
-                                                      last->base, end - last->base,
-                                                      options.segment_size));
-  s->reader_ = std::make_unique<EventReader>(s->env_, &s->segments_, s->index_.get(),
-                                             &s->visible_end_);
+  KIROKU_ASSIGN_OR_RETURN(s->writer_,
+                          LogWriter::Open(s->env_, dir + "/log", &s->segments_, last->base,
+                                          end - last->base, options.segment_size));
+  s->reader_ =
+      std::make_unique<EventReader>(s->env_, &s->segments_, s->index_.get(), &s->visible_end_);
   Committer::Options co;
   co.durability = options.durability;
   co.sync_interval = options.sync_interval;
-  s->committer_ = std::make_unique<Committer>(co, s->env_, s->writer_.get(), s->index_.get(),
-                                              s->heads_.get(), s->reader_.get(),
-                                              &s->visible_end_, &s->stats_);
+  s->committer_ =
+      std::make_unique<Committer>(co, s->env_, s->writer_.get(), s->index_.get(), s->heads_.get(),
+                                  s->reader_.get(), &s->visible_end_, &s->stats_);
   s->committer_->set_last_sparse(s->last_sparse_);
   s->committer_->Start();
   return s;
@@ -110,9 +113,8 @@ Status StoreImpl::Recover() {
     return Status::Ok();
   };
   const uint64_t verify_from = options_.paranoid_checks ? 0 : cp.log_end;
-  KIROKU_ASSIGN_OR_RETURN(
-      ScanOutcome outcome,
-      ScanLog(env_, log_dir, &segments_, layout, verify_from, cp.log_end, cp.log_end, sink));
+  KIROKU_ASSIGN_OR_RETURN(ScanOutcome outcome, ScanLog(env_, log_dir, &segments_, layout,
+                                                       verify_from, cp.log_end, cp.log_end, sink));
   KIROKU_RETURN_IF_ERROR(
       index_->Write(&batch, {outcome.log_end, heads_->next_stream_id(), batch.last_sparse()}));
   last_sparse_ = batch.last_sparse();
@@ -164,9 +166,9 @@ Status StoreImpl::ValidateAppend(std::string_view stream, std::vector<EventData>
     }
   }
   if (total > options_.max_append_size) {
-    return Status::MaximumAppendSizeExceeded(
-        "append of " + std::to_string(total) + " bytes exceeds the maximum append size of " +
-        std::to_string(options_.max_append_size));
+    return Status::MaximumAppendSizeExceeded("append of " + std::to_string(total) +
+                                             " bytes exceeds the maximum append size of " +
+                                             std::to_string(options_.max_append_size));
   }
   return Status::Ok();
 }
@@ -239,7 +241,8 @@ Result<StreamMetadataResult> StoreImpl::GetStreamMetadata(std::string_view strea
     return Status::StreamDeleted("stream '" + std::string(stream) + "' is deleted");
   }
   if (head) r.metadata = ParseMetadataOrEmpty(head->metadata_json);
-  KIROKU_ASSIGN_OR_RETURN(std::optional<StreamState> meta, index_->GetHead(MetadataStreamOf(stream)));
+  KIROKU_ASSIGN_OR_RETURN(std::optional<StreamState> meta,
+                          index_->GetHead(MetadataStreamOf(stream)));
   if (meta && meta->count > 0) r.metastream_revision = StreamRevision(meta->count - 1);
   return r;
 }

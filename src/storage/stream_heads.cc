@@ -23,8 +23,8 @@ Status ApplyCommitted(StreamHeads* heads, IndexBatch* batch, const CommittedEven
     if (e.revision != st->count) {
       return Status::Corruption("log position " + std::to_string(e.position) + ": stream '" +
                                 std::string(e.stream) + "' has revision " +
-                                std::to_string(e.revision) + " where " +
-                                std::to_string(st->count) + " was expected");
+                                std::to_string(e.revision) + " where " + std::to_string(st->count) +
+                                " was expected");
     }
     st->count = e.revision + 1;
     batch->AddEvent(st->id, e.revision, e.position);

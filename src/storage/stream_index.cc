@@ -40,8 +40,7 @@ std::string HeadKey(std::string_view name) {
   return k;
 }
 
-bool DecodeExtent(const rocksdb::Slice& key, const rocksdb::Slice& value, uint64_t* id,
-                  Extent* e) {
+bool DecodeExtent(const rocksdb::Slice& key, const rocksdb::Slice& value, uint64_t* id, Extent* e) {
   if (key.size() != 17 || key[0] != kExtentPrefix || value.size() != 12) return false;
   *id = coding::DecodeBigEndian64(key.data() + 1);
   e->first_revision = coding::DecodeBigEndian64(key.data() + 9);
@@ -135,7 +134,8 @@ Result<std::unique_ptr<StreamIndex>> StreamIndex::Open(const std::string& dir) {
   } else if (!s.ok()) {
     return FromRocks(s, "read version");
   } else if (v.size() != 4 || coding::DecodeFixed32(v.data()) != kIndexFormatVersion) {
-    return Status::Corruption("index " + dir + ": unsupported index format version; run "
+    return Status::Corruption("index " + dir +
+                              ": unsupported index format version; run "
                               "`kiroku admin reindex`");
   }
   return index;
@@ -205,9 +205,7 @@ Status StreamIndex::Write(IndexBatch* batch, const IndexCheckpoint& cp) {
   return s;
 }
 
-Status StreamIndex::Flush() {
-  return FromRocks(db_->Flush(rocksdb::FlushOptions()), "flush");
-}
+Status StreamIndex::Flush() { return FromRocks(db_->Flush(rocksdb::FlushOptions()), "flush"); }
 
 Status StreamIndex::ExtentsForward(uint64_t stream_id, uint64_t from_revision,
                                    const std::function<bool(const Extent&)>& fn) {

@@ -34,14 +34,14 @@ void VerifyLog(const SegmentSet& segments, const LogLayout& layout, VerifyReport
       }
       ++report->records;
       report->bytes += log_format::kRecordHeaderSize + rec.body.size();
-      bool first = rec.type == log_format::RecordType::kFull ||
-                   rec.type == log_format::RecordType::kFirst;
+      bool first =
+          rec.type == log_format::RecordType::kFull || rec.type == log_format::RecordType::kFirst;
       if (first == in_txn) {
         report->problems.push_back(seg->path + " at offset " + std::to_string(rec.position) +
                                    ": record type breaks transaction framing");
       }
-      in_txn = !(rec.type == log_format::RecordType::kFull ||
-                 rec.type == log_format::RecordType::kLast);
+      in_txn =
+          !(rec.type == log_format::RecordType::kFull || rec.type == log_format::RecordType::kLast);
     }
   }
 }
