@@ -5,6 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
 #include "support/test_dir.h"
 
 namespace kiroku {
@@ -434,6 +438,34 @@ TEST_F(StoreTest, AsyncAppendsCompleteInOrderPerStream) {
   std::unique_lock lock(mu);
   cv.wait(lock, [&] { return done == 100; });
   for (int i = 0; i < 100; ++i) EXPECT_EQ(revs[i], static_cast<uint64_t>(i));
+}
+
+TEST_F(StoreTest, DurabilityModesDecideWhenToSync) {
+  // Default: one fdatasync per commit group, before the acknowledgement.
+  for (int i = 0; i < 5; ++i)
+    ASSERT_TRUE(store_->Append("s", ExpectedRevision::Any(), Evs(1)).ok());
+  EXPECT_EQ(store_->Stats().syncs, store_->Stats().commit_groups);
+  EXPECT_EQ(store_->Stats().commit_groups, 5u);
+
+  options_.durability = Durability::kNoSync;
+  Reopen();
+  for (int i = 0; i < 5; ++i)
+    ASSERT_TRUE(store_->Append("s", ExpectedRevision::Any(), Evs(1)).ok());
+  EXPECT_EQ(store_->Stats().syncs, 0u);
+
+  options_.durability = Durability::kSyncInterval;
+  options_.sync_interval = std::chrono::milliseconds(20);
+  Reopen();
+  for (int i = 0; i < 5; ++i)
+    ASSERT_TRUE(store_->Append("s", ExpectedRevision::Any(), Evs(1)).ok());
+  // The background interval sync happens even with no further appends.
+  for (int i = 0; i < 100 && store_->Stats().syncs == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_GE(store_->Stats().syncs, 1u);
+  EXPECT_LT(store_->Stats().syncs, 5u);
+  Reopen();
+  EXPECT_EQ(Revisions("s").size(), 15u);
 }
 
 }  // namespace
