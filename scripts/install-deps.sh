@@ -8,7 +8,7 @@ packages=(
   librocksdb-dev libsqlite3-dev libpq-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libzstd-dev liblz4-dev libsnappy-dev libbz2-dev zlib1g-dev
-  nlohmann-json3-dev libcli11-dev libfmt-dev libyaml-cpp-dev
+  nlohmann-json3-dev libcli11-dev libfmt-dev libyaml-cpp-dev libcpp-httplib-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 

@@ -179,6 +179,9 @@ class Store {
   virtual Result<std::optional<StreamRevision>> StreamHead(std::string_view stream) = 0;
   // End of the acknowledged log: the position the next event will get.
   virtual Position LogEnd() const = 0;
+  // Blocks until the log end moves past `known_end` (true) or the timeout passes (false).
+  // Live subscriptions use it to wait for new events without polling.
+  virtual bool WaitForAppend(Position known_end, std::chrono::milliseconds timeout) = 0;
   virtual StoreStats Stats() const = 0;
 };
 

@@ -62,7 +62,7 @@ struct Committer::Group {
 
 Committer::Committer(Options options, Env* env, LogWriter* writer, StreamIndex* index,
                      StreamHeads* heads, EventReader* reader, std::atomic<uint64_t>* visible_end,
-                     CommitterStats* stats)
+                     LogEndNotifier* notifier, CommitterStats* stats)
     : options_(options),
       env_(env),
       writer_(writer),
@@ -70,6 +70,7 @@ Committer::Committer(Options options, Env* env, LogWriter* writer, StreamIndex* 
       heads_(heads),
       reader_(reader),
       visible_end_(visible_end),
+      notifier_(notifier),
       stats_(stats) {}
 
 Committer::~Committer() { Stop(); }
@@ -350,6 +351,7 @@ void Committer::ProcessGroup(std::vector<std::unique_ptr<CommitRequest>>* reques
   }
   last_sparse_ = batch.last_sparse();
   visible_end_->store(writer_->end(), std::memory_order_release);
+  notifier_->Published();
 
   for (const Planned& p : g.records) {
     if (options_.idempotency_window == 0) break;

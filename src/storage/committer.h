@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "kiroku/store.h"
+#include "storage/log_end_notifier.h"
 #include "storage/log_writer.h"
 #include "storage/stream_heads.h"
 #include "storage/stream_index.h"
@@ -55,7 +56,8 @@ class Committer {
   // Borrows everything; all must outlive the committer. `visible_end` is published with
   // release order after each group is indexed.
   Committer(Options options, Env* env, LogWriter* writer, StreamIndex* index, StreamHeads* heads,
-            EventReader* reader, std::atomic<uint64_t>* visible_end, CommitterStats* stats);
+            EventReader* reader, std::atomic<uint64_t>* visible_end, LogEndNotifier* notifier,
+            CommitterStats* stats);
   ~Committer();  // Stop()s
 
   void Start();
@@ -86,6 +88,7 @@ class Committer {
   StreamHeads* heads_;
   EventReader* reader_;
   std::atomic<uint64_t>* visible_end_;
+  LogEndNotifier* notifier_;
   CommitterStats* stats_;
 
   std::mutex mu_;

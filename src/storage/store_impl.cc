@@ -59,7 +59,7 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenImpl(const std::string& dir,
   co.sync_interval = options.sync_interval;
   s->committer_ =
       std::make_unique<Committer>(co, s->env_, s->writer_.get(), s->index_.get(), s->heads_.get(),
-                                  s->reader_.get(), &s->visible_end_, &s->stats_);
+                                  s->reader_.get(), &s->visible_end_, &s->notifier_, &s->stats_);
   s->committer_->set_last_sparse(s->last_sparse_);
   s->committer_->Start();
   return s;
@@ -292,6 +292,10 @@ Result<std::optional<StreamRevision>> StoreImpl::StreamHead(std::string_view str
 }
 
 Position StoreImpl::LogEnd() const { return Position(visible_end_.load()); }
+
+bool StoreImpl::WaitForAppend(Position known_end, std::chrono::milliseconds timeout) {
+  return notifier_.WaitPast(known_end.value, timeout);
+}
 
 StoreStats StoreImpl::Stats() const {
   StoreStats s;

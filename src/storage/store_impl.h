@@ -10,6 +10,7 @@
 #include "kiroku/store.h"
 #include "storage/committer.h"
 #include "storage/event_reader.h"
+#include "storage/log_end_notifier.h"
 #include "storage/log_writer.h"
 #include "storage/segment_reader.h"
 #include "storage/stream_heads.h"
@@ -37,6 +38,7 @@ class StoreImpl final : public Store {
   Result<DeleteResult> Tombstone(std::string_view stream, ExpectedRevision expected) override;
   Result<std::optional<StreamRevision>> StreamHead(std::string_view stream) override;
   Position LogEnd() const override;
+  bool WaitForAppend(Position known_end, std::chrono::milliseconds timeout) override;
   StoreStats Stats() const override;
 
   uint64_t replayed_events() const { return replayed_events_; }
@@ -60,6 +62,7 @@ class StoreImpl final : public Store {
   std::unique_ptr<EventReader> reader_;
   std::unique_ptr<Committer> committer_;
   std::atomic<uint64_t> visible_end_{0};
+  LogEndNotifier notifier_{&visible_end_};
   CommitterStats stats_;
   uint64_t replayed_events_ = 0;
   uint64_t last_sparse_ = 0;
