@@ -103,6 +103,9 @@ struct ReadAllResult {
   // Where to continue in the same direction (a checkpoint for filtered reads).
   Position next;
   bool end_of_log = false;  // nothing left in this direction at the time of the read
+  // Position of the last record examined (matching the filter or not), if any: a filtered
+  // reader can resume after it without missing a match.
+  std::optional<Position> last_scanned;
 };
 
 struct StreamMetadata {
@@ -136,6 +139,10 @@ struct StoreStats {
   uint64_t commit_groups = 0;
   uint64_t syncs = 0;
   uint64_t sync_failures = 0;
+  // fdatasync latency: cumulative (upper bound in seconds, count) buckets, count and sum.
+  std::vector<std::pair<double, uint64_t>> sync_latency_buckets;
+  uint64_t sync_latency_count = 0;
+  double sync_latency_sum_seconds = 0;
 };
 
 using AppendCallback = std::function<void(Result<AppendResult>)>;

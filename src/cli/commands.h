@@ -17,6 +17,7 @@ void AddAdminCommands(CLI::App& app, Action* action);
 void AddAppendCommand(CLI::App& app, Action* action);
 void AddReadCommand(CLI::App& app, Action* action);
 void AddDemoCommand(CLI::App& app, Action* action);
+void AddServeCommand(CLI::App& app, Action* action);
 
 // Shared helpers.
 Result<std::unique_ptr<Store>> OpenStoreForCli(const std::string& dir,

@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
   kiroku::cli::AddReadCommand(app, &action);
   kiroku::cli::AddAdminCommands(app, &action);
   kiroku::cli::AddDemoCommand(app, &action);
+  kiroku::cli::AddServeCommand(app, &action);
   CLI11_PARSE(app, argc, argv);
   return action ? action() : 0;
 }

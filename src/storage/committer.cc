@@ -126,11 +126,9 @@ void Committer::MaybeIntervalSync(bool force) {
   if (!unsynced_ || options_.durability != Durability::kSyncInterval) return;
   auto now = std::chrono::steady_clock::now();
   if (!force && now - last_sync_ < options_.sync_interval) return;
-  Status s = writer_->Sync();
-  ++stats_->syncs;
+  Status s = TimedSync();
   if (!s.ok()) {
     // Already acknowledged under the interval contract; nothing to fail but the count.
-    ++stats_->sync_failures;
     return;
   }
   unsynced_ = false;
@@ -313,10 +311,8 @@ void Committer::ProcessGroup(std::vector<std::unique_ptr<CommitRequest>>* reques
   };
   Status s = writer_->Write(g.buf);
   if (s.ok() && options_.durability == Durability::kSyncEveryGroup) {
-    s = writer_->Sync();
-    ++stats_->syncs;
+    s = TimedSync();
     if (!s.ok()) {
-      ++stats_->sync_failures;
       // The group's bytes may or may not be on disk; none of it is acknowledged, so cut it
       // off before anything is written after it.
       Status t = writer_->TruncateTo(g.base);
@@ -369,6 +365,18 @@ void Committer::ProcessGroup(std::vector<std::unique_ptr<CommitRequest>>* reques
   stats_->appends += g.accepted.size();
   stats_->events += g.records.size();
   for (auto& [req, result] : g.accepted) req->done(result);
+}
+
+Status Committer::TimedSync() {
+  auto start = std::chrono::steady_clock::now();
+  Status s = writer_->Sync();
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                                  start)
+                .count();
+  stats_->sync_latency.Record(static_cast<uint64_t>(us));
+  ++stats_->syncs;
+  if (!s.ok()) ++stats_->sync_failures;
+  return s;
 }
 
 void Committer::Fail(const Status& s) {

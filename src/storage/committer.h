@@ -23,6 +23,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/latency_histogram.h"
 #include "kiroku/store.h"
 #include "storage/log_end_notifier.h"
 #include "storage/log_writer.h"
@@ -44,6 +45,7 @@ struct CommitRequest {
 
 struct CommitterStats {
   std::atomic<uint64_t> appends{0}, events{0}, bytes{0}, groups{0}, syncs{0}, sync_failures{0};
+  LatencyHistogram sync_latency;
 };
 
 class Committer {
@@ -79,6 +81,7 @@ class Committer {
   Result<std::optional<AppendResult>> CheckIdempotent(const CommitRequest& req,
                                                       const StreamState& committed);
   void Fail(const Status& s);
+  Status TimedSync();  // fdatasync, counted and timed in stats_
   void MaybeIntervalSync(bool force);
 
   Options options_;

@@ -172,14 +172,36 @@ Result<std::vector<RecordedEvent>> EventReader::ReadStream(std::string_view stre
 }
 
 Result<Position> EventReader::ScanAll(const ReadAllOptions& o, const EventVisitor& visit,
-                                      bool* end_of_log) {
+                                      bool* end_of_log, std::optional<Position>* last_scanned) {
   *end_of_log = false;
-  return o.direction == Direction::kForwards ? ScanForwards(o, visit, end_of_log)
-                                             : ScanBackwards(o, visit, end_of_log);
+  std::optional<Position> ignored;
+  if (last_scanned == nullptr) last_scanned = &ignored;
+  *last_scanned = std::nullopt;
+  return o.direction == Direction::kForwards ? ScanForwards(o, visit, end_of_log, last_scanned)
+                                             : ScanBackwards(o, visit, end_of_log, last_scanned);
+}
+
+Result<bool> EventReader::IsRecordStart(uint64_t position) {
+  const uint64_t end = visible_end_->load(std::memory_order_acquire);
+  if (position >= end) return position == end;
+  auto seg = segments_->Find(position);
+  if (!seg) return false;
+  uint64_t lower = FirstRecordPosition(seg->base);
+  if (position <= lower) return true;  // a read from a segment header starts at its first record
+  KIROKU_ASSIGN_OR_RETURN(std::optional<uint64_t> sparse, index_->SparseAtOrBefore(position));
+  if (sparse && *sparse > lower) lower = *sparse;
+  LogCursor cursor(segments_, lower, end);
+  RawRecord rec;
+  while (cursor.position() < position) {
+    KIROKU_ASSIGN_OR_RETURN(bool more, cursor.Next(&rec));
+    if (!more) return false;
+  }
+  return cursor.position() == position;
 }
 
 Result<Position> EventReader::ScanForwards(const ReadAllOptions& o, const EventVisitor& visit,
-                                           bool* end_of_log) {
+                                           bool* end_of_log,
+                                           std::optional<Position>* last_scanned) {
   KIROKU_ASSIGN_OR_RETURN(Matcher m, Matcher::Make(o.filter));
   const uint64_t end = visible_end_->load(std::memory_order_acquire);
   if (o.from.value >= end) {
@@ -194,8 +216,12 @@ Result<Position> EventReader::ScanForwards(const ReadAllOptions& o, const EventV
     auto more = cursor.Next(&rec);
     if (!more.ok()) {
       if (first && o.from.value != 0 && more.status().code() == StatusCode::kCorruption) {
-        return Status::InvalidArgument("position " + std::to_string(o.from.value) +
-                                       " is not the position of an event");
+        // Either `from` is not where a record starts, or the record there is damaged.
+        KIROKU_ASSIGN_OR_RETURN(bool boundary, IsRecordStart(o.from.value));
+        if (!boundary) {
+          return Status::InvalidArgument("position " + std::to_string(o.from.value) +
+                                         " is not the position of an event");
+        }
       }
       return more.status();
     }
@@ -205,6 +231,7 @@ Result<Position> EventReader::ScanForwards(const ReadAllOptions& o, const EventV
     }
     first = false;
     ++scanned;
+    *last_scanned = Position(rec.position);
     EventFields f;
     if (!DecodeEventBody(rec.body, &f)) return BadBody(rec.position);
     if (!m.Matches(f)) continue;
@@ -216,7 +243,8 @@ Result<Position> EventReader::ScanForwards(const ReadAllOptions& o, const EventV
 }
 
 Result<Position> EventReader::ScanBackwards(const ReadAllOptions& o, const EventVisitor& visit,
-                                            bool* end_of_log) {
+                                            bool* end_of_log,
+                                            std::optional<Position>* last_scanned) {
   KIROKU_ASSIGN_OR_RETURN(Matcher m, Matcher::Make(o.filter));
   auto first_seg = segments_->First();
   if (!first_seg) {
@@ -241,10 +269,14 @@ Result<Position> EventReader::ScanBackwards(const ReadAllOptions& o, const Event
     while (true) {
       auto more = cursor.Next(&rec);
       if (!more.ok()) {
-        // A `from` inside a record makes the last record run past the bound.
+        // A `from` inside a record makes the last record run past the bound; otherwise a
+        // record in the chunk is damaged.
         if (first_chunk && more.status().code() == StatusCode::kCorruption) {
-          return Status::InvalidArgument("position " + std::to_string(o.from.value) +
-                                         " is not the position of an event");
+          KIROKU_ASSIGN_OR_RETURN(bool boundary, IsRecordStart(upper));
+          if (!boundary) {
+            return Status::InvalidArgument("position " + std::to_string(o.from.value) +
+                                           " is not the position of an event");
+          }
         }
         return more.status();
       }
@@ -257,6 +289,7 @@ Result<Position> EventReader::ScanBackwards(const ReadAllOptions& o, const Event
       if (o.max_scanned != 0 && scanned >= o.max_scanned) return Position(examined);
       ++scanned;
       examined = it->position;
+      *last_scanned = Position(it->position);
       EventFields f;
       if (!DecodeEventBody(it->body, &f)) return BadBody(it->position);
       if (!m.Matches(f)) continue;

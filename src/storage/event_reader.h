@@ -32,15 +32,18 @@ class EventReader {
   Result<std::vector<RecordedEvent>> ReadStream(std::string_view stream,
                                                 const ReadStreamOptions& options);
   Result<Position> ScanAll(const ReadAllOptions& options, const EventVisitor& visit,
-                           bool* end_of_log);
+                           bool* end_of_log, std::optional<Position>* last_scanned = nullptr);
 
  private:
   Status ReadExtent(const Extent& e, std::string_view stream, uint64_t skip, uint64_t take,
                     const RawVisitor& fn, bool* stopped);
+  // Whether a record starts at `position` (the visible end counts as one). Scans from the
+  // nearest sparse boundary; damage met before `position` is returned as the error.
+  Result<bool> IsRecordStart(uint64_t position);
   Result<Position> ScanForwards(const ReadAllOptions& o, const EventVisitor& visit,
-                                bool* end_of_log);
+                                bool* end_of_log, std::optional<Position>* last_scanned);
   Result<Position> ScanBackwards(const ReadAllOptions& o, const EventVisitor& visit,
-                                 bool* end_of_log);
+                                 bool* end_of_log, std::optional<Position>* last_scanned);
 
   Env* env_;
   const SegmentSet* segments_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/coding.h"
+#include "common/crc32c.h"
 #include "storage/log_writer.h"
 #include "storage/record_codec.h"
 
@@ -10,6 +11,12 @@ namespace kiroku {
 
 using log_format::kSegmentHeaderSize;
 using log_format::RecordType;
+
+namespace {
+bool ValidRecordAfter(const RandomAccessFile* file, uint64_t offset, uint64_t file_size);
+Status SaveLostBytes(Env* env, const std::string& dir, const Segment& seg, uint64_t offset,
+                     uint64_t size, std::string* saved_path);
+}  // namespace
 
 Result<LogLayout> OpenSegments(Env* env, const std::string& dir, SegmentSet* segments) {
   KIROKU_RETURN_IF_ERROR(env->CreateDirs(dir));
@@ -48,6 +55,22 @@ Result<LogLayout> OpenSegments(Env* env, const std::string& dir, SegmentSet* seg
     KIROKU_ASSIGN_OR_RETURN(auto reader, env->OpenReadable(path));
     char header[kSegmentHeaderSize];
     KIROKU_ASSIGN_OR_RETURN(size_t got, reader->Read(0, kSegmentHeaderSize, header));
+    if (last && std::all_of(header, header + got, [](char c) { return c == 0; }) &&
+        !ValidRecordAfter(reader.get(), 0, size)) {
+      // Crashed while creating this segment, before its header was synced, on a file system
+      // that shows unwritten blocks as zeroes: no record in it was ever synced either. Keep
+      // its bytes and recreate it.
+      Segment torn;
+      torn.base = bases[i];
+      torn.path = path;
+      torn.file = std::move(reader);
+      std::string saved;
+      KIROKU_RETURN_IF_ERROR(SaveLostBytes(env, dir, torn, 0, size, &saved));
+      KIROKU_RETURN_IF_ERROR(LogWriter::CreateSegment(env, dir, segments, bases[i]));
+      layout.last_base = bases[i];
+      layout.last_size = kSegmentHeaderSize;
+      return layout;
+    }
     KIROKU_ASSIGN_OR_RETURN(uint64_t base,
                             DecodeSegmentHeader(std::string_view(header, got), path));
     if (base != bases[i]) {
@@ -69,18 +92,53 @@ Result<LogLayout> OpenSegments(Env* env, const std::string& dir, SegmentSet* seg
 
 namespace {
 
-// True if a valid record starts right after the damaged one at `offset`: then the damage
-// is in the middle of good data (bit rot), not a torn tail.
-bool ValidRecordFollows(const RandomAccessFile* file, uint64_t offset, uint64_t file_size) {
-  char h[log_format::kRecordHeaderSize];
-  auto r = file->Read(offset, sizeof h, h);
-  if (!r.ok() || *r < sizeof h) return false;
-  uint64_t next = offset + log_format::kRecordHeaderSize + coding::DecodeFixed32(h);
-  if (next >= file_size) return false;
-  SegmentScanner probe(file, next, file_size);
-  RawRecord rec;
-  ScanProblem p;
-  return probe.Next(&rec, &p) == ScanResult::kRecord;
+// True if a complete record with a valid checksum starts anywhere in (offset, file_size):
+// then the damage at `offset` sits in the middle of good data (bit rot), not at a torn
+// tail. Every offset is tried, not just the one the damaged header's length points at: a
+// damaged length field hides where the next record starts. Cheap field checks (type, a
+// length that fits, the body version and content type bytes) come before the checksum, so
+// a long tail is scanned in about linear time. If the file cannot be read, answers true:
+// better to refuse to open than to cut acknowledged data.
+bool ValidRecordAfter(const RandomAccessFile* file, uint64_t offset, uint64_t file_size) {
+  using log_format::kRecordHeaderSize;
+  constexpr uint64_t kWindow = 1 << 20;
+  std::string window, body;
+  for (uint64_t w = offset + 1; w + kRecordHeaderSize <= file_size; w += kWindow) {
+    // A header may start anywhere in [w, w + kWindow): read the bytes it could span too.
+    size_t want = static_cast<size_t>(std::min(kWindow + kRecordHeaderSize - 1, file_size - w));
+    window.resize(want);
+    auto got = file->Read(w, want, window.data());
+    if (!got.ok()) return true;
+    for (size_t i = 0; i < kWindow && i + kRecordHeaderSize <= *got; ++i) {
+      const char* h = window.data() + i;
+      const uint64_t at = w + i;
+      const uint32_t length = coding::DecodeFixed32(h);
+      const uint8_t type = static_cast<uint8_t>(h[8]);
+      if (type == 0 || type > log_format::kMaxRecordType ||
+          length < log_format::kEventBodyFixedSize || length > file_size - at - kRecordHeaderSize) {
+        continue;
+      }
+      // The type byte and the body, which the checksum covers.
+      const char* covered;
+      if (i + kRecordHeaderSize + length <= *got) {
+        covered = h + 8;
+      } else {
+        body.resize(1 + length);
+        auto r = file->Read(at + 8, body.size(), body.data());
+        if (!r.ok()) return true;
+        if (*r < body.size()) continue;
+        covered = body.data();
+      }
+      // Not an event body unless it starts with the body version and has a content type.
+      if (static_cast<uint8_t>(covered[1]) != log_format::kEventBodyVersion ||
+          static_cast<uint8_t>(covered[log_format::kEventBodyFixedSize]) > 1) {
+        continue;
+      }
+      const uint32_t stored = crc32c::Unmask(coding::DecodeFixed32(h + 4));
+      if (crc32c::Value(covered, 1 + length) == stored) return true;
+    }
+  }
+  return false;
 }
 
 Status SaveLostBytes(Env* env, const std::string& dir, const Segment& seg, uint64_t offset,
@@ -168,10 +226,11 @@ Result<ScanOutcome> ScanLog(Env* env, const std::string& dir, SegmentSet* segmen
       // Damage at file offset `damage_offset`. Only a torn tail of the last segment, past
       // everything the index covers, may be cut off.
       uint64_t cut = in_txn ? txn_start - seg->base : damage_offset;
-      bool torn =
-          last && seg->base + cut >= protected_end &&
-          (r == ScanResult::kEnd || r == ScanResult::kTruncated || r == ScanResult::kZeroes ||
-           !ValidRecordFollows(seg->file.get(), damage_offset, file_size));
+      // A record that runs past the end may be a damaged length field in the middle of the
+      // file, so it counts as torn only if nothing valid follows it either.
+      bool torn = last && seg->base + cut >= protected_end &&
+                  (r == ScanResult::kEnd || r == ScanResult::kZeroes ||
+                   !ValidRecordAfter(seg->file.get(), damage_offset, file_size));
       if (!torn) {
         std::string msg = seg->path + " at offset " + std::to_string(damage_offset) +
                           " (position " + std::to_string(seg->base + damage_offset) +

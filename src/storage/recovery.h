@@ -2,11 +2,12 @@
 //
 // 1. OpenSegments: finds the segment files, checks each header and that they are
 //    contiguous (each base = previous base + previous size), creates the first segment of
-//    a new log, and repairs a last segment whose header was torn while being created.
+//    a new log, and repairs a last segment whose header was torn while being created
+//    (shorter than a header, or all zeroes with no valid record anywhere in the file).
 // 2. ScanLog: reads every record from `verify_from` to the end, checking CRCs and
 //    transaction framing, and hands each complete transaction at or after `replay_from` to
-//    a sink (the index rebuild). In the last segment, a torn tail - an incomplete record,
-//    zeroes, or damage with nothing valid after it - is cut off at the start of its
+//    a sink (the index rebuild). In the last segment, a torn tail - zeroes, or an incomplete
+//    or damaged record with no valid record anywhere after it - is cut off at the start of its
 //    transaction; the cut bytes are kept in lost+found/. Damage anywhere else, or before
 //    `protected_end` (data the index already covers, hence acknowledged), is Corruption
 //    naming the file and byte offset, and nothing is changed.

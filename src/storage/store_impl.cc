@@ -223,7 +223,7 @@ Result<ReadAllResult> StoreImpl::ReadAll(const ReadAllOptions& options) {
                                              result.events.push_back(v.ToRecorded());
                                              return true;
                                            },
-                                           &end_of_log));
+                                           &end_of_log, &result.last_scanned));
   result.end_of_log = end_of_log;
   return result;
 }
@@ -307,6 +307,10 @@ StoreStats StoreImpl::Stats() const {
   s.commit_groups = stats_.groups.load();
   s.syncs = stats_.syncs.load();
   s.sync_failures = stats_.sync_failures.load();
+  auto h = stats_.sync_latency.Read();
+  s.sync_latency_buckets = std::move(h.cumulative);
+  s.sync_latency_count = h.count;
+  s.sync_latency_sum_seconds = h.sum_seconds;
   return s;
 }
 

@@ -64,7 +64,7 @@ Result<CatchUpBatch> CatchUpReader::Next(size_t max_events, size_t max_scanned) 
     batch.events = std::move(r.events);
     cursor_ = r.next;
     batch.caught_up = r.end_of_log;
-    batch.checkpoint = r.next;
+    batch.checkpoint = r.last_scanned;
     return batch;
   }
   ReadStreamOptions o;

@@ -28,8 +28,9 @@ struct SubscriptionSource {
 
 struct CatchUpBatch {
   std::vector<RecordedEvent> events;
-  bool caught_up = false;              // nothing more in the log right now
-  std::optional<Position> checkpoint;  // `$all` only: scanned up to here (filtered reads)
+  bool caught_up = false;  // nothing more in the log right now
+  // `$all` only: the last record examined, matching or not; resuming after it misses nothing.
+  std::optional<Position> checkpoint;
 };
 
 class CatchUpReader {
