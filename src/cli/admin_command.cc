@@ -1,4 +1,6 @@
 // kiroku admin verify|reindex --data DIR
+#include <httplib.h>
+
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -42,6 +44,39 @@ void AddAdminCommands(CLI::App& app, Action* action) {
         std::printf("%s\n", rep.ok() ? "OK" : "DAMAGED");
       }
       return rep.ok() ? 0 : 3;
+    };
+  });
+
+  struct StatsArgs {
+    std::string data, http_url = "http://127.0.0.1:2114";
+  };
+  auto sa = std::make_shared<StatsArgs>();
+  auto* stats = admin->add_subcommand(
+      "stats", "Store figures as JSON: from a server's HTTP port, or an embedded --data DIR");
+  stats->add_option("--data", sa->data, "Data directory (embedded; the store must not be open)");
+  stats->add_option("--http-url", sa->http_url, "Server HTTP admin base URL")
+      ->envname("KIROKU_HTTP_URL")
+      ->default_val("http://127.0.0.1:2114");
+  stats->callback([sa, action] {
+    *action = [sa]() -> int {
+      if (!sa->data.empty()) {
+        StoreOptions o;
+        o.create_if_missing = false;
+        auto store = Store::Open(sa->data, o);
+        if (!store.ok()) return PrintError(store.status());
+        StoreStats s = (*store)->Stats();
+        nlohmann::json j{{"log_end", s.log_end.value}, {"segments", s.segments}};
+        std::printf("%s\n", j.dump().c_str());
+        return 0;
+      }
+      httplib::Client http(sa->http_url);
+      http.set_connection_timeout(5);
+      auto res = http.Get("/stats");
+      if (!res || res->status != 200) {
+        return PrintError(Status::IOError("GET " + sa->http_url + "/stats failed"));
+      }
+      std::printf("%s\n", res->body.c_str());
+      return 0;
     };
   });
 

@@ -3,15 +3,19 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "cli/backend.h"
 #include "cli/commands.h"
 
 namespace kiroku::cli {
 namespace {
 
 struct AppendArgs {
-  std::string data_dir, stream, type, payload, metadata, expected = "any", durability = "sync";
+  BackendFlags backend;
+  std::string stream, type, payload, metadata, expected = "any";
   bool json = false;
 };
+
+}  // namespace
 
 Result<ExpectedRevision> ParseExpected(const std::string& s) {
   if (s == "any") return ExpectedRevision::Any();
@@ -25,6 +29,8 @@ Result<ExpectedRevision> ParseExpected(const std::string& s) {
   }
   return Status::InvalidArgument("--expected must be any, no_stream, stream_exists or a revision");
 }
+
+namespace {
 
 // One JSON object per line: {"type": "...", "data": {...}, "metadata": {...}, "id": "uuid"}
 Result<std::vector<EventData>> ReadJsonLines(std::istream& in) {
@@ -61,13 +67,12 @@ void AddAppendCommand(CLI::App& app, Action* action) {
   auto a = std::make_shared<AppendArgs>();
   auto* cmd = app.add_subcommand(
       "append", "Append events to a stream (one from flags, or JSON lines on stdin)");
-  cmd->add_option("--data", a->data_dir, "Data directory of the embedded store")->required();
+  AddBackendFlags(cmd, &a->backend);
   cmd->add_option("--stream", a->stream, "Stream name")->required();
   cmd->add_option("--type", a->type, "Event type (omit to read JSON lines from stdin)");
   cmd->add_option("--payload", a->payload, "Event data (JSON)")->default_val("{}");
   cmd->add_option("--metadata", a->metadata, "Event metadata (JSON)");
   cmd->add_option("--expected", a->expected, "any | no_stream | stream_exists | <revision>");
-  cmd->add_option("--durability", a->durability, "sync | interval | none")->default_val("sync");
   cmd->add_flag("--json", a->json, "Machine-readable output");
   cmd->callback([a, action] {
     *action = [a]() -> int {
@@ -86,10 +91,10 @@ void AddAppendCommand(CLI::App& app, Action* action) {
         if (!r.ok()) return PrintError(r.status());
         events = std::move(r).value();
       }
-      auto store = OpenStoreForCli(a->data_dir, a->durability);
-      if (!store.ok()) return PrintError(store.status());
+      auto backend = OpenBackend(a->backend);
+      if (!backend.ok()) return PrintError(backend.status());
       size_t n = events.size();
-      auto r = (*store)->Append(a->stream, *expected, std::move(events));
+      auto r = (*backend)->Append(a->stream, *expected, std::move(events));
       if (!r.ok()) return PrintError(r.status());
       if (a->json) {
         std::printf("{\"events\":%zu,\"current_revision\":%llu,\"position\":%llu}\n", n,

@@ -18,11 +18,14 @@ void AddAppendCommand(CLI::App& app, Action* action);
 void AddReadCommand(CLI::App& app, Action* action);
 void AddDemoCommand(CLI::App& app, Action* action);
 void AddServeCommand(CLI::App& app, Action* action);
+void AddStreamCommands(CLI::App& app, Action* action);
 
 // Shared helpers.
 Result<std::unique_ptr<Store>> OpenStoreForCli(const std::string& dir,
                                                const std::string& durability);
-int PrintError(const Status& s);  // prints to stderr, returns the exit code for it
+int PrintError(const Status& s);
+Result<ExpectedRevision> ParseExpected(
+    const std::string& s);  // prints to stderr, returns the exit code for it
 std::string EventToJson(const RecordedEvent& e);
 std::string EventToHuman(const RecordedEvent& e);
 

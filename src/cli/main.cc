@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   kiroku::cli::AddAdminCommands(app, &action);
   kiroku::cli::AddDemoCommand(app, &action);
   kiroku::cli::AddServeCommand(app, &action);
+  kiroku::cli::AddStreamCommands(app, &action);
   CLI11_PARSE(app, argc, argv);
   return action ? action() : 0;
 }

@@ -1,13 +1,15 @@
 // kiroku read --data DIR (--stream S | --all) [--from] [--backwards] [--count] [filters]
 #include <cstdio>
 
+#include "cli/backend.h"
 #include "cli/commands.h"
 
 namespace kiroku::cli {
 namespace {
 
 struct ReadArgs {
-  std::string data_dir, stream;
+  BackendFlags backend;
+  std::string stream;
   bool all = false, backwards = false, json = false;
   std::string from;
   uint64_t count = 100;
@@ -20,7 +22,7 @@ struct ReadArgs {
 void AddReadCommand(CLI::App& app, Action* action) {
   auto a = std::make_shared<ReadArgs>();
   auto* cmd = app.add_subcommand("read", "Read a stream or $all");
-  cmd->add_option("--data", a->data_dir, "Data directory of the embedded store")->required();
+  AddBackendFlags(cmd, &a->backend);
   auto* s = cmd->add_option("--stream", a->stream, "Stream name");
   auto* all = cmd->add_flag("--all", a->all, "Read $all (global order)");
   s->excludes(all);
@@ -47,9 +49,7 @@ void AddReadCommand(CLI::App& app, Action* action) {
           return PrintError(Status::InvalidArgument("--from must be a number or 'end'"));
         }
       }
-      StoreOptions o;
-      o.create_if_missing = false;
-      auto store = Store::Open(a->data_dir, o);
+      auto store = OpenBackend(a->backend);
       if (!store.ok()) return PrintError(store.status());
       std::vector<RecordedEvent> events;
       if (a->all) {
