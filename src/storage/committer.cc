@@ -71,7 +71,8 @@ Committer::Committer(Options options, Env* env, LogWriter* writer, StreamIndex* 
       reader_(reader),
       visible_end_(visible_end),
       notifier_(notifier),
-      stats_(stats) {}
+      stats_(stats),
+      recent_ids_(options.idempotency_slots) {}
 
 Committer::~Committer() { Stop(); }
 
@@ -149,9 +150,9 @@ Result<std::optional<AppendResult>> Committer::CheckIdempotent(const CommitReque
       from = 0;
       break;
     default: {
-      auto it = recent_ids_.find(req.events[0].id);
-      if (it == recent_ids_.end() || it->second.first != st.id) return none;
-      from = it->second.second;
+      auto found = recent_ids_.Find(req.events[0].id);
+      if (!found || found->first != st.id) return none;
+      from = found->second;
     }
   }
   if (from + k > st.count) return none;
@@ -349,16 +350,17 @@ void Committer::ProcessGroup(std::vector<std::unique_ptr<CommitRequest>>* reques
   visible_end_->store(writer_->end(), std::memory_order_release);
   notifier_->Published();
 
+  // Records of one request share a stream: look its id up once per run of records.
+  std::string_view last_stream;
+  uint64_t last_id = 0;
   for (const Planned& p : g.records) {
-    if (options_.idempotency_window == 0) break;
-    auto ref = heads_->Get(p.stream);
-    if (!ref.ok()) continue;
-    recent_ids_[p.id] = {ref->state->id, p.revision};
-    recent_order_.push_back(p.id);
-    if (recent_order_.size() > options_.idempotency_window) {
-      recent_ids_.erase(recent_order_.front());
-      recent_order_.pop_front();
+    if (p.stream.data() != last_stream.data()) {
+      auto ref = heads_->Get(p.stream);
+      if (!ref.ok()) continue;
+      last_stream = p.stream;
+      last_id = ref->state->id;
     }
+    recent_ids_.Insert(p.id, last_id, p.revision);
   }
   stats_->groups++;
   stats_->bytes += g.buf.size();

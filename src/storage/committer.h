@@ -27,6 +27,7 @@
 #include "kiroku/store.h"
 #include "storage/log_end_notifier.h"
 #include "storage/log_writer.h"
+#include "storage/recent_event_ids.h"
 #include "storage/stream_heads.h"
 #include "storage/stream_index.h"
 
@@ -53,7 +54,7 @@ class Committer {
   struct Options {
     Durability durability = Durability::kSyncEveryGroup;
     std::chrono::milliseconds sync_interval{10};
-    size_t idempotency_window = 100000;  // recent event ids remembered for kAny retries
+    size_t idempotency_slots = 1 << 18;  // recent event ids remembered for kAny retries
   };
   // Borrows everything; all must outlive the committer. `visible_end` is published with
   // release order after each group is indexed.
@@ -105,15 +106,7 @@ class Committer {
   uint64_t last_sparse_ = 0;
   bool unsynced_ = false;
   std::chrono::steady_clock::time_point last_sync_;
-  struct IdHash {
-    size_t operator()(const EventId& id) const {
-      uint64_t h;
-      std::memcpy(&h, id.bytes().data(), 8);
-      return h;
-    }
-  };
-  std::unordered_map<EventId, std::pair<uint64_t, uint64_t>, IdHash> recent_ids_;
-  std::deque<EventId> recent_order_;
+  RecentEventIds recent_ids_;
 
  public:
   void set_last_sparse(uint64_t v) { last_sparse_ = v; }

@@ -63,7 +63,8 @@ Status BadBody(uint64_t position) {
 
 Status EventReader::ReadExtent(const Extent& e, std::string_view stream, uint64_t skip,
                                uint64_t take, const RawVisitor& fn, bool* stopped) {
-  LogCursor cursor(segments_, e.position, visible_end_->load(std::memory_order_acquire));
+  // Point and stream reads: start small (a few records), grow if the extent is long.
+  LogCursor cursor(segments_, e.position, visible_end_->load(std::memory_order_acquire), 4096);
   RawRecord rec;
   for (uint64_t i = 0; i < skip + take; ++i) {
     KIROKU_ASSIGN_OR_RETURN(bool more, cursor.Next(&rec));
@@ -208,7 +209,7 @@ Result<Position> EventReader::ScanForwards(const ReadAllOptions& o, const EventV
     *end_of_log = true;
     return Position(end);
   }
-  LogCursor cursor(segments_, o.from.value, end);
+  LogCursor cursor(segments_, o.from.value, end, 256 * 1024);
   uint64_t matched = 0, scanned = 0;
   RawRecord rec;
   bool first = true;
@@ -264,7 +265,7 @@ Result<Position> EventReader::ScanBackwards(const ReadAllOptions& o, const Event
     KIROKU_ASSIGN_OR_RETURN(std::optional<uint64_t> sparse, index_->SparseAtOrBefore(upper - 1));
     uint64_t lower = sparse ? std::max(*sparse, log_start) : log_start;
     chunk.clear();
-    LogCursor cursor(segments_, lower, upper);
+    LogCursor cursor(segments_, lower, upper, 64 * 1024);
     RawRecord rec;
     while (true) {
       auto more = cursor.Next(&rec);

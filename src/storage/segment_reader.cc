@@ -49,8 +49,9 @@ size_t SegmentSet::size() const {
   return segments_.size();
 }
 
-SegmentScanner::SegmentScanner(const RandomAccessFile* file, uint64_t start, uint64_t limit)
-    : file_(file), next_(start), limit_(limit) {}
+SegmentScanner::SegmentScanner(const RandomAccessFile* file, uint64_t start, uint64_t limit,
+                               size_t initial_readahead)
+    : file_(file), next_(start), limit_(limit), readahead_(initial_readahead) {}
 
 size_t SegmentScanner::Ensure(size_t n, ScanProblem* problem, bool* io_error) {
   *io_error = false;
@@ -58,11 +59,14 @@ size_t SegmentScanner::Ensure(size_t n, ScanProblem* problem, bool* io_error) {
   if (next_ >= buf_offset_ && avail_end <= buf_offset_ + buf_len_) {
     return static_cast<size_t>(avail_end - next_);
   }
-  // Read ahead in large chunks: sequential scans are the common case.
-  constexpr size_t kChunk = 1 << 20;
-  size_t want = static_cast<size_t>(std::min<uint64_t>(std::max(n, kChunk), limit_ - next_));
-  if (buf_.size() < want) buf_.resize(want);
-  auto r = file_->Read(next_, want, buf_.data());
+  constexpr size_t kMaxReadahead = 1 << 20;
+  size_t want = static_cast<size_t>(std::min<uint64_t>(std::max(n, readahead_), limit_ - next_));
+  readahead_ = std::min(readahead_ * 2, kMaxReadahead);
+  if (buf_cap_ < want) {
+    buf_.reset(new char[want]);
+    buf_cap_ = want;
+  }
+  auto r = file_->Read(next_, want, buf_.get());
   if (!r.ok()) {
     *io_error = true;
     problem->offset = next_;
@@ -80,7 +84,7 @@ ScanResult SegmentScanner::Next(RawRecord* rec, ScanProblem* problem) {
   bool io_error;
   size_t got = Ensure(kRecordHeaderSize, problem, &io_error);
   if (io_error) return ScanResult::kIOError;
-  const char* h = buf_.data() + (next_ - buf_offset_);
+  const char* h = buf_.get() + (next_ - buf_offset_);
   problem->offset = next_;
   if (got < kRecordHeaderSize) {
     bool zero = std::all_of(h, h + got, [](char c) { return c == 0; });
@@ -107,7 +111,7 @@ ScanResult SegmentScanner::Next(RawRecord* rec, ScanProblem* problem) {
                       std::to_string(got) + " present)";
     return ScanResult::kTruncated;
   }
-  h = buf_.data() + (next_ - buf_offset_);
+  h = buf_.get() + (next_ - buf_offset_);
   uint32_t actual_crc = crc32c::Value(h + 8, 1 + length);
   if (actual_crc != stored_crc) {
     char buf[96];
@@ -125,8 +129,8 @@ ScanResult SegmentScanner::Next(RawRecord* rec, ScanProblem* problem) {
   return ScanResult::kRecord;
 }
 
-LogCursor::LogCursor(const SegmentSet* set, uint64_t start, uint64_t end)
-    : set_(set), end_(end), pos_(start) {}
+LogCursor::LogCursor(const SegmentSet* set, uint64_t start, uint64_t end, size_t initial_readahead)
+    : set_(set), readahead_(initial_readahead), end_(end), pos_(start) {}
 
 uint64_t LogCursor::position() const { return pos_; }
 
@@ -141,7 +145,8 @@ bool LogCursor::OpenSegment(uint64_t position) {
   auto next = set_->After(seg_->base);
   uint64_t seg_end = next ? std::min(end_, next->base) : end_;
   uint64_t limit = seg_end > seg_->base ? seg_end - seg_->base : 0;
-  scanner_ = std::make_unique<SegmentScanner>(seg_->file.get(), pos_ - seg_->base, limit);
+  scanner_ =
+      std::make_unique<SegmentScanner>(seg_->file.get(), pos_ - seg_->base, limit, readahead_);
   return true;
 }
 

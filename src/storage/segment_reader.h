@@ -66,7 +66,10 @@ struct ScanProblem {
 // Scans records of one segment file between file offsets [start, limit).
 class SegmentScanner {
  public:
-  SegmentScanner(const RandomAccessFile* file, uint64_t start, uint64_t limit);
+  // Reads ahead `initial_readahead` bytes at first and doubles that on every refill up to
+  // 1 MiB: point reads stay small, long scans soon read big chunks.
+  SegmentScanner(const RandomAccessFile* file, uint64_t start, uint64_t limit,
+                 size_t initial_readahead = 16 * 1024);
   ScanResult Next(RawRecord* rec, ScanProblem* problem);
   uint64_t offset() const { return next_; }  // where the next record starts
   void Seek(uint64_t offset) { next_ = offset; }
@@ -78,16 +81,19 @@ class SegmentScanner {
   const RandomAccessFile* file_;
   uint64_t next_;
   uint64_t limit_;
-  std::string buf_;
+  std::unique_ptr<char[]> buf_;  // uninitialised: a zero-fill would cost as much as the read
+  size_t buf_cap_ = 0;
   uint64_t buf_offset_ = 0;
   size_t buf_len_ = 0;
+  size_t readahead_;
 };
 
 // Walks whole records forwards across segments between positions [start, end).
 // Any damage is a Corruption error naming the file, byte offset and checksums.
 class LogCursor {
  public:
-  LogCursor(const SegmentSet* set, uint64_t start, uint64_t end);
+  LogCursor(const SegmentSet* set, uint64_t start, uint64_t end,
+            size_t initial_readahead = 16 * 1024);
   // True with a record, false at the end.
   Result<bool> Next(RawRecord* rec);
   uint64_t position() const;  // position of the next record
@@ -96,6 +102,7 @@ class LogCursor {
   bool OpenSegment(uint64_t position);
 
   const SegmentSet* set_;
+  size_t readahead_;
   uint64_t end_;
   uint64_t pos_;
   std::shared_ptr<const Segment> seg_;
