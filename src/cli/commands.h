@@ -19,6 +19,7 @@ void AddReadCommand(CLI::App& app, Action* action);
 void AddDemoCommand(CLI::App& app, Action* action);
 void AddServeCommand(CLI::App& app, Action* action);
 void AddStreamCommands(CLI::App& app, Action* action);
+void AddBenchCommand(CLI::App& app, Action* action);
 
 // Shared helpers.
 Result<std::unique_ptr<Store>> OpenStoreForCli(const std::string& dir,

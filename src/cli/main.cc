@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   kiroku::cli::AddDemoCommand(app, &action);
   kiroku::cli::AddServeCommand(app, &action);
   kiroku::cli::AddStreamCommands(app, &action);
+  kiroku::cli::AddBenchCommand(app, &action);
   CLI11_PARSE(app, argc, argv);
   return action ? action() : 0;
 }

@@ -1,6 +1,9 @@
 // RemoteClient over gRPC sync stubs generated from proto/ (the KurrentDB client protocol).
 #include <grpcpp/grpcpp.h>
 
+#include <future>
+#include <map>
+#include <mutex>
 #include <thread>
 
 #include "client/connection_string.h"
@@ -86,23 +89,6 @@ RecordedEvent FromProto(const spb::ReadResp::ReadEvent::RecordedEvent& r) {
   return e;
 }
 
-void SetExpected(ExpectedRevision e, spb::AppendReq::Options* o) {
-  switch (e.kind()) {
-    case ExpectedRevision::Kind::kAny:
-      o->mutable_any();
-      break;
-    case ExpectedRevision::Kind::kNoStream:
-      o->mutable_no_stream();
-      break;
-    case ExpectedRevision::Kind::kStreamExists:
-      o->mutable_stream_exists();
-      break;
-    case ExpectedRevision::Kind::kExact:
-      o->set_revision(e.revision().value);
-      break;
-  }
-}
-
 template <typename Options>
 void SetDeleteExpected(ExpectedRevision e, Options* o) {
   switch (e.kind()) {
@@ -138,6 +124,199 @@ void SetFilter(const EventFilter& f, uint32_t multiplier, spb::ReadReq::Options*
   fo->set_checkpointintervalmultiplier(multiplier == 0 ? 1 : multiplier);
 }
 
+void SetBatchExpected(ExpectedRevision e, spb::BatchAppendReq::Options* o) {
+  switch (e.kind()) {
+    case ExpectedRevision::Kind::kAny:
+      o->mutable_any();
+      break;
+    case ExpectedRevision::Kind::kNoStream:
+      o->mutable_no_stream();
+      break;
+    case ExpectedRevision::Kind::kStreamExists:
+      o->mutable_stream_exists();
+      break;
+    case ExpectedRevision::Kind::kExact:
+      o->set_stream_position(e.revision().value);
+      break;
+  }
+}
+
+// One long-lived BatchAppend stream shared by every append of the client, as the official
+// clients do: an append is one message (or a few chunks), not a new RPC with a message per
+// event, which costs several times more CPU on both sides. Responses are matched to
+// callers by correlation id. Thread-safe.
+class BatchAppender {
+ public:
+  explicit BatchAppender(spb::Streams::Stub* stub) : stub_(stub) {}
+  ~BatchAppender() {
+    Close();
+    std::vector<std::shared_ptr<RpcState>> retired;
+    {
+      std::lock_guard lock(mu_);
+      retired.swap(retired_);
+    }
+    for (auto& r : retired) {
+      if (r->reader.joinable()) r->reader.join();
+    }
+  }
+
+  Result<AppendResult> Append(const std::string& stream, ExpectedRevision expected,
+                              const std::vector<EventData>& events,
+                              std::chrono::milliseconds deadline) {
+    const std::string correlation = EventId::Random().ToString();
+    std::future<Result<AppendResult>> done;
+    {
+      std::lock_guard lock(mu_);
+      if (!rpc_) Open();
+      done = pending_[correlation].get_future();
+    }
+    // Chunks of about 1 MiB; options on the first, is_final on the last.
+    constexpr size_t kChunkBytes = 1 << 20;
+    size_t i = 0;
+    bool first = true, ok = true;
+    while (ok && (first || i < events.size())) {
+      spb::BatchAppendReq req;
+      req.mutable_correlation_id()->set_string(correlation);
+      if (first) {
+        auto* o = req.mutable_options();
+        o->mutable_stream_identifier()->set_stream_name(stream);
+        SetBatchExpected(expected, o);
+        auto when = std::chrono::system_clock::now() + deadline;
+        auto secs = std::chrono::duration_cast<std::chrono::seconds>(when.time_since_epoch());
+        o->mutable_deadline_21_10_0()->set_seconds(secs.count());
+      }
+      size_t bytes = 0;
+      while (i < events.size() && (bytes < kChunkBytes || req.proposed_messages_size() == 0)) {
+        const EventData& e = events[i++];
+        auto* p = req.add_proposed_messages();
+        p->mutable_id()->set_string(e.id.IsNil() ? EventId::Random().ToString() : e.id.ToString());
+        (*p->mutable_metadata())["type"] = e.type;
+        (*p->mutable_metadata())["content-type"] =
+            e.content_type == ContentType::kJson ? "application/json" : "application/octet-stream";
+        p->set_data(e.data);
+        p->set_custom_metadata(e.metadata);
+        bytes += e.data.size() + e.metadata.size() + e.type.size();
+      }
+      req.set_is_final(i >= events.size());
+      first = false;
+      std::lock_guard wl(write_mu_);
+      std::shared_ptr<RpcState> rpc;
+      {
+        std::lock_guard lock(mu_);
+        rpc = rpc_;
+      }
+      ok = rpc && rpc->stream->Write(req);
+      if (req.is_final()) break;
+    }
+    if (!ok) Fail(Status::IOError("BatchAppend stream broke while sending"));
+    if (done.wait_for(deadline + std::chrono::seconds(1)) != std::future_status::ready) {
+      std::lock_guard lock(mu_);
+      pending_.erase(correlation);
+      return Status::IOError("append timed out after " + std::to_string(deadline.count()) + " ms");
+    }
+    return done.get();
+  }
+
+  void Close() {
+    std::shared_ptr<RpcState> rpc;
+    {
+      std::lock_guard lock(mu_);
+      rpc = std::move(rpc_);
+    }
+    if (!rpc) return;
+    {
+      std::lock_guard wl(write_mu_);
+      rpc->stream->WritesDone();
+    }
+    if (rpc->reader.joinable()) rpc->reader.join();
+  }
+
+ private:
+  struct RpcState {
+    grpc::ClientContext ctx;
+    std::unique_ptr<grpc::ClientReaderWriter<spb::BatchAppendReq, spb::BatchAppendResp>> stream;
+    std::thread reader;
+  };
+
+  void Open() {  // mu_ held
+    auto rpc = std::make_shared<RpcState>();
+    rpc->stream = stub_->BatchAppend(&rpc->ctx);
+    RpcState* raw = rpc.get();
+    rpc->reader = std::thread([this, raw] { ReadLoop(raw); });
+    rpc_ = std::move(rpc);
+  }
+
+  void ReadLoop(RpcState* rpc) {
+    spb::BatchAppendResp resp;
+    while (rpc->stream->Read(&resp)) {
+      std::promise<Result<AppendResult>> p;
+      {
+        std::lock_guard lock(mu_);
+        auto it = pending_.find(resp.correlation_id().string());
+        if (it == pending_.end()) continue;
+        p = std::move(it->second);
+        pending_.erase(it);
+      }
+      p.set_value(Convert(resp));
+    }
+    grpc::Status s = rpc->stream->Finish();
+    Fail(Status::IOError("BatchAppend stream ended: " + s.error_message()));
+  }
+
+  static Result<AppendResult> Convert(const spb::BatchAppendResp& r) {
+    if (r.has_success()) {
+      AppendResult a;
+      a.current_revision = StreamRevision(r.success().current_revision());
+      a.position = Position(r.success().position().commit_position());
+      return a;
+    }
+    const auto& e = r.error();
+    const std::string stream = r.stream_identifier().stream_name();
+    if (e.details().Is<pb::WrongExpectedVersion>()) {
+      pb::WrongExpectedVersion w;
+      e.details().UnpackTo(&w);
+      std::optional<uint64_t> actual;
+      if (w.has_current_stream_revision()) actual = w.current_stream_revision();
+      return Status::WrongExpectedVersion("append to '" + stream + "': wrong expected version",
+                                          actual);
+    }
+    if (e.details().Is<pb::StreamDeleted>()) {
+      return Status::StreamDeleted("stream '" + stream + "' is deleted");
+    }
+    if (e.details().Is<pb::MaximumAppendSizeExceeded>()) {
+      return Status::MaximumAppendSizeExceeded(e.message());
+    }
+    if (e.details().Is<pb::BadRequest>()) {
+      pb::BadRequest b;
+      e.details().UnpackTo(&b);
+      return Status::InvalidArgument(b.message());
+    }
+    return Status::IOError("append failed: " + e.message());
+  }
+
+  // Fails every waiting append and drops the stream, so the next append opens a new one.
+  void Fail(const Status& s) {
+    std::map<std::string, std::promise<Result<AppendResult>>> failed;
+    {
+      std::lock_guard lock(mu_);
+      failed.swap(pending_);
+      if (rpc_) {
+        // Its reader thread may be the caller; the destructor joins it.
+        rpc_->ctx.TryCancel();
+        retired_.push_back(std::move(rpc_));
+      }
+    }
+    for (auto& [_, p] : failed) p.set_value(s);
+  }
+
+  spb::Streams::Stub* stub_;
+  std::mutex mu_;        // pending_, rpc_, retired_
+  std::mutex write_mu_;  // one Write at a time on the stream
+  std::shared_ptr<RpcState> rpc_;
+  std::vector<std::shared_ptr<RpcState>> retired_;
+  std::map<std::string, std::promise<Result<AppendResult>>> pending_;
+};
+
 class RemoteClientImpl final : public RemoteClient {
  public:
   explicit RemoteClientImpl(ConnectionSettings cs) : cs_(std::move(cs)) {}
@@ -163,47 +342,14 @@ class RemoteClientImpl final : public RemoteClient {
     }
     channel_ = MakeChannel(target);
     streams_ = spb::Streams::NewStub(channel_);
+    batch_ = std::make_unique<BatchAppender>(streams_.get());
     return Status::Ok();
   }
 
   Result<AppendResult> Append(const std::string& stream, ExpectedRevision expected,
                               const std::vector<EventData>& events) override {
-    grpc::ClientContext ctx;
-    Prepare(&ctx, true);
-    spb::AppendResp resp;
-    auto writer = streams_->Append(&ctx, &resp);
-    spb::AppendReq req;
-    req.mutable_options()->mutable_stream_identifier()->set_stream_name(stream);
-    SetExpected(expected, req.mutable_options());
-    bool ok = writer->Write(req);
-    for (const auto& e : events) {
-      if (!ok) break;
-      spb::AppendReq m;
-      auto* p = m.mutable_proposed_message();
-      p->mutable_id()->set_string(e.id.IsNil() ? EventId::Random().ToString() : e.id.ToString());
-      (*p->mutable_metadata())["type"] = e.type;
-      (*p->mutable_metadata())["content-type"] =
-          e.content_type == ContentType::kJson ? "application/json" : "application/octet-stream";
-      p->set_data(e.data);
-      p->set_custom_metadata(e.metadata);
-      ok = writer->Write(m);
-    }
-    writer->WritesDone();
-    grpc::Status s = writer->Finish();
-    if (!s.ok()) return FromGrpc(s, ctx);
-    if (resp.has_wrong_expected_version()) {
-      const auto& w = resp.wrong_expected_version();
-      std::optional<uint64_t> actual;
-      if (w.has_current_revision()) actual = w.current_revision();
-      return Status::WrongExpectedVersion("append to '" + stream + "' expected " +
-                                              expected.ToString() + ", actual " +
-                                              (actual ? std::to_string(*actual) : "no stream"),
-                                          actual);
-    }
-    AppendResult r;
-    r.current_revision = StreamRevision(resp.success().current_revision());
-    r.position = Position(resp.success().position().commit_position());
-    return r;
+    if (events.empty()) return Status::InvalidArgument("an append needs at least one event");
+    return batch_->Append(stream, expected, events, cs_.default_deadline);
   }
 
   Result<std::vector<RecordedEvent>> ReadStream(const std::string& stream,
@@ -461,6 +607,7 @@ class RemoteClientImpl final : public RemoteClient {
   std::shared_ptr<grpc::ChannelCredentials> creds_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<spb::Streams::Stub> streams_;
+  std::unique_ptr<BatchAppender> batch_;  // declared last: destroyed before the stub
 };
 
 }  // namespace

@@ -1,6 +1,7 @@
 // EventId formatting/parsing and small stream-name helpers.
 #include "kiroku/event.h"
 
+#include <cstring>
 #include <random>
 
 namespace kiroku {
@@ -57,9 +58,10 @@ std::string EventId::ToString() const {
 }
 
 bool EventId::IsNil() const {
-  for (uint8_t x : bytes_)
-    if (x != 0) return false;
-  return true;
+  uint64_t a, b;
+  std::memcpy(&a, bytes_.data(), 8);
+  std::memcpy(&b, bytes_.data() + 8, 8);
+  return (a | b) == 0;
 }
 
 RecordedEvent EventView::ToRecorded() const {

@@ -295,6 +295,9 @@ void Committer::ProcessGroup(std::vector<std::unique_ptr<CommitRequest>>* reques
   }
   Group g;
   g.base = writer_->end();
+  size_t expected_records = 0;
+  for (const auto& r : *requests) expected_records += r->events.size() + 1;
+  g.records.reserve(expected_records);
   g.now_us = env_->NowMicros();
   for (auto& r : *requests) {
     std::optional<AppendResult> idempotent;
