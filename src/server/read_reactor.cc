@@ -319,10 +319,10 @@ void ReadReactor::Step() {
     }
   }
   writing_ = true;
-  // More queued behind this one: let gRPC coalesce them into fewer frames and syscalls.
-  grpc::WriteOptions wo;
-  if (queue_.size() > 1) wo.set_buffer_hint();
-  StartWrite(&queue_.front(), wo);
+  // No WriteOptions::set_buffer_hint() here: a hinted write may not complete (OnWriteDone)
+  // until a later write flushes it, and the next write waits for that completion - a
+  // stall the CLI integration test caught.
+  StartWrite(&queue_.front());
 }
 
 void ReadReactor::OnWake(bool live) {
