@@ -4,7 +4,7 @@ ASAN_DIR ?= build-asan
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: deps build run test test-asan bench soak format clean
+.PHONY: deps build run demo test test-asan bench bench-server soak format clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -15,9 +15,13 @@ $(BUILD_DIR)/build.ninja: CMakeLists.txt
 build: deps $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-# Until the server exists: a short demonstration against an embedded store in ./data.
+# Starts the server on ./data (kept between runs); Ctrl-C stops it cleanly.
 run: build
-	$(BUILD_DIR)/kiroku demo --data ./data
+	$(BUILD_DIR)/kiroku serve --data ./data
+
+# A short walk through the embedded store (no server), in ./demo-data.
+demo: build
+	$(BUILD_DIR)/kiroku demo --data ./demo-data
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900
@@ -33,6 +37,11 @@ test-asan: deps
 
 bench: build
 	$(BUILD_DIR)/kiroku-bench --data ./bench-data
+	$(MAKE) bench-server
+
+# The server over gRPC: a private `kiroku serve` on free ports, the load generator, stop.
+bench-server: build
+	bash bench/server_bench.sh $(BUILD_DIR)/kiroku
 
 # A longer crash loop than the one in `make test`.
 soak: build

@@ -19,6 +19,12 @@ for p in "${packages[@]}"; do
   fi
 done
 
+# Node.js + npm run the official KurrentDB client tests. Any node >= 18 will do; install
+# Debian's only when none is on the PATH (the machine image may ship its own).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
+
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"
   exit 0
