@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential g++ cmake ninja-build pkg-config git clang-format
+  build-essential g++ cmake ninja-build pkg-config git clang-format openssl curl
   librocksdb-dev libsqlite3-dev libpq-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libzstd-dev liblz4-dev libsnappy-dev libbz2-dev zlib1g-dev

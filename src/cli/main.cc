@@ -1,5 +1,6 @@
 // kiroku: one binary, subcommands, --help everywhere.
 #include "cli/commands.h"
+#include "cli/config_file.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"kiroku - an event-sourcing database"};
@@ -12,6 +13,11 @@ int main(int argc, char** argv) {
   kiroku::cli::AddServeCommand(app, &action);
   kiroku::cli::AddStreamCommands(app, &action);
   kiroku::cli::AddBenchCommand(app, &action);
+  // The config file only fills KIROKU_* variables not already set; CLI11 reads those.
+  if (std::string config = kiroku::cli::FindConfigArg(argc, argv); !config.empty()) {
+    kiroku::Status s = kiroku::cli::ApplyConfigFile(config);
+    if (!s.ok()) return kiroku::cli::PrintError(s);
+  }
   CLI11_PARSE(app, argc, argv);
   return action ? action() : 0;
 }

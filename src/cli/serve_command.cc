@@ -13,7 +13,9 @@ void AddServeCommand(CLI::App& app, Action* action) {
   auto o = std::make_shared<server::ServerOptions>();
   auto durability = std::make_shared<std::string>("sync");
   auto* cmd = app.add_subcommand("serve", "Run the kiroku server (KurrentDB gRPC + HTTP admin)");
-  cmd->set_config("--config", "", "Config file (TOML/INI keys named like the flags)");
+  auto config = std::make_shared<std::string>();
+  cmd->add_option("--config", *config,
+                  "Config file of `key = value` lines named like the flags (applied in main)");
   cmd->add_option("--data", o->data_dir, "Data directory")
       ->envname("KIROKU_DATA")
       ->default_val("./data");
@@ -40,7 +42,7 @@ void AddServeCommand(CLI::App& app, Action* action) {
   cmd->add_option("--max-event-size", o->store.max_event_size, "Bytes per event")
       ->envname("KIROKU_MAX_EVENT_SIZE")
       ->default_val(o->store.max_event_size);
-  cmd->callback([o, durability, action] {
+  cmd->callback([o, durability, config, action] {
     *action = [o, durability]() -> int {
       if (*durability == "sync") {
         o->store.durability = Durability::kSyncEveryGroup;

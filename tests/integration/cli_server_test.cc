@@ -138,5 +138,37 @@ TEST_F(CliServerTest, SigtermWithAppendsInFlightLosesNothingAcknowledged) {
   EXPECT_GT(total, 0u);
 }
 
+TEST(CliServerTls, ConfigFileEnablesTlsAndFlagsWin) {
+  TestDir dir;
+  auto gen = RunCommand("openssl req -x509 -newkey rsa:2048 -nodes -keyout " + dir.Sub("key.pem") +
+                        " -out " + dir.Sub("cert.pem") +
+                        " -days 1 -subj /CN=localhost -addext subjectAltName=DNS:localhost");
+  ASSERT_EQ(gen.exit_code, 0) << gen.output;
+  {
+    std::FILE* f = std::fopen(dir.Sub("kiroku.toml").c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    // --port/--http-port 0 given by ServerProcess on the command line must win over these.
+    std::fprintf(f,
+                 "# test config\n[serve]\nport = 1\nhttp-port = 2\ntls-cert = \"%s\"\n"
+                 "tls-key = '%s'\n",
+                 dir.Sub("cert.pem").c_str(), dir.Sub("key.pem").c_str());
+    std::fclose(f);
+  }
+  ServerProcess server(kBin, dir.Sub("data"), {"--config", dir.Sub("kiroku.toml")});
+  std::string err;
+  ASSERT_TRUE(server.Start(&err)) << err;
+  const std::string tls_url = "esdb://localhost:" + std::to_string(server.port()) +
+                              "?tls=true&tlsCAFile=" + dir.Sub("cert.pem");
+  auto a = RunCommand(kBin + " append --stream secure --type X --url '" + tls_url + "'");
+  EXPECT_EQ(a.exit_code, 0) << a.output;
+  auto r = RunCommand(kBin + " read --stream secure --url '" + tls_url + "'");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("secure@0"), std::string::npos) << r.output;
+  auto plain = RunCommand(kBin + " read --stream secure --url 'esdb://localhost:" +
+                          std::to_string(server.port()) + "?tls=false&defaultDeadline=3000'");
+  EXPECT_NE(plain.exit_code, 0) << plain.output;
+  EXPECT_EQ(server.Stop(), 0);
+}
+
 }  // namespace
 }  // namespace kiroku::testing
