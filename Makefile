@@ -3,6 +3,9 @@ BUILD_DIR ?= build
 ASAN_DIR ?= build-asan
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
+# The storage-labelled test binaries (engine, recovery, faults, crash loop, subscriptions).
+ASAN_TARGETS = common_test store_test concurrency_test recovery_test fault_test \
+  catch_up_reader_test crash_loop_test crash_writer
 
 .PHONY: deps build run demo test test-asan bench bench-server soak format clean
 
@@ -30,7 +33,7 @@ test: build
 # The storage tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
 test-asan: deps
 	cmake -G Ninja -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DKIROKU_SANITIZE=address,undefined
-	cmake --build $(ASAN_DIR) -j $(JOBS)
+	cmake --build $(ASAN_DIR) -j $(JOBS) --target $(ASAN_TARGETS)
 	cd $(ASAN_DIR) && UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  ASAN_OPTIONS=detect_leaks=1 KIROKU_CRASH_ROUNDS=10 \
 	  ctest --output-on-failure -j $(JOBS) -L storage --timeout 900
