@@ -111,6 +111,14 @@ Result<std::vector<RecordedEvent>> EventReader::ReadStream(std::string_view stre
   if (head && head->tombstoned) {
     return Status::StreamDeleted("stream '" + std::string(stream) + "' is deleted");
   }
+  if (IsMetadataStream(stream)) {
+    // The metadata of a tombstoned stream is gone with it (KurrentDB: reading `$$s` of a
+    // hard-deleted `s` fails with stream-deleted).
+    KIROKU_ASSIGN_OR_RETURN(std::optional<StreamState> target, index_->GetHead(stream.substr(2)));
+    if (target && target->tombstoned) {
+      return Status::StreamDeleted("stream '" + std::string(stream.substr(2)) + "' is deleted");
+    }
+  }
   if (!head || head->count == 0 || IsSoftDeleted(*head)) {
     return Status::StreamNotFound("stream '" + std::string(stream) + "' not found");
   }

@@ -331,6 +331,7 @@ TEST_F(StoreTest, TombstoneIsForever) {
     EXPECT_EQ(store_->Tombstone("s", ExpectedRevision::Any()).status().code(),
               StatusCode::kStreamDeleted);
     EXPECT_EQ(store_->GetStreamMetadata("s").status().code(), StatusCode::kStreamDeleted);
+    EXPECT_EQ(store_->ReadStream("$$s", {}).status().code(), StatusCode::kStreamDeleted);
     EXPECT_EQ(store_->SetStreamMetadata("s", ExpectedRevision::Any(), {}).status().code(),
               StatusCode::kStreamDeleted);
     Reopen();
