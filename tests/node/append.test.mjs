@@ -412,7 +412,18 @@ if (isMain) {
         assert.equal(err.expectedState, 1000n);
       }
       for (const s of streams) {
-        const read = await collect(client.readStream(s));
+        // KNOWN ISSUE (see BENCHMARKS/notes): right after this burst, the kurrentdb client's
+        // native read bridge intermittently (about 1 run in 5) fails its first read with
+        // UnavailableError before receiving anything; not yet explained. One retry of a read
+        // that returned nothing, logged, so the rest of the assertion still holds.
+        let read;
+        try {
+          read = await collect(client.readStream(s));
+        } catch (e) {
+          if (e?.constructor?.name !== "UnavailableError") throw e;
+          console.error(`RETRY: readStream(${s}) failed with UnavailableError; retrying once`);
+          read = await collect(client.readStream(s));
+        }
         assert.deepEqual(
           read.map((e) => e.event.revision),
           [0n, 1n, 2n, 3n, 4n],
