@@ -153,7 +153,10 @@ class AppendReactor final : public grpc::ServerReadReactor<AppendReq> {
     }
     if (events_.empty()) {
       bool no_stream = false;
-      Done(EmptyAppend(deps_.store, stream_, expected_, &no_stream), no_stream);
+      // Two statements: argument evaluation order is unspecified, and no_stream must be set
+      // by EmptyAppend before it is read (the wire test caught this).
+      Result<AppendResult> r = EmptyAppend(deps_.store, stream_, expected_, &no_stream);
+      Done(std::move(r), no_stream);
       return;
     }
     deps_.store->AppendAsync(stream_, expected_, std::move(events_),
