@@ -25,6 +25,8 @@ enum class StatusCode : uint8_t {
   kCorruption,
   kNotFound,  // generic lookup miss (not a stream)
   kClosed,    // the store is shut down or failed and refuses new work
+  kAlreadyExists,  // creating something (a consumer group) that exists
+  kBusy,           // a limit is reached (a consumer group's max subscriber count)
 };
 
 const char* StatusCodeName(StatusCode code);
@@ -56,6 +58,10 @@ class Status {
   }
   static Status NotFound(std::string msg) { return Status(StatusCode::kNotFound, std::move(msg)); }
   static Status Closed(std::string msg) { return Status(StatusCode::kClosed, std::move(msg)); }
+  static Status AlreadyExists(std::string msg) {
+    return Status(StatusCode::kAlreadyExists, std::move(msg));
+  }
+  static Status Busy(std::string msg) { return Status(StatusCode::kBusy, std::move(msg)); }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }

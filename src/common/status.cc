@@ -24,6 +24,10 @@ const char* StatusCodeName(StatusCode code) {
       return "NotFound";
     case StatusCode::kClosed:
       return "Closed";
+    case StatusCode::kAlreadyExists:
+      return "AlreadyExists";
+    case StatusCode::kBusy:
+      return "Busy";
   }
   return "Unknown";
 }

@@ -133,6 +133,10 @@ grpc::Status ToGrpcStatus(const Status& s, grpc::ServerContextBase* ctx, const s
       return grpc::Status(StatusCode::NOT_FOUND, s.message());
     case kiroku::StatusCode::kClosed:
       return grpc::Status(StatusCode::UNAVAILABLE, "Server Is Shutting Down: " + s.message());
+    case kiroku::StatusCode::kAlreadyExists:
+      return grpc::Status(StatusCode::ALREADY_EXISTS, s.message());
+    case kiroku::StatusCode::kBusy:
+      return grpc::Status(StatusCode::FAILED_PRECONDITION, s.message());
     case kiroku::StatusCode::kIOError:
     case kiroku::StatusCode::kCorruption:
       // ABORTED keeps the Rust client from dropping its connection (it does on INTERNAL);

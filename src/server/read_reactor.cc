@@ -49,18 +49,51 @@ std::optional<std::pair<uint64_t, std::string>> ParseLink(const std::string& dat
 
 }  // namespace
 
-ReadReactor::ReadReactor(const ServerDeps& deps, grpc::CallbackServerContext* ctx,
-                         const ReadReq* req)
-    : deps_(deps), ctx_(ctx), req_(req), handle_(std::make_shared<WakeHandle>()) {
+ReadReactor::ReadReactor(const ServerDeps& deps, grpc::CallbackServerContext* ctx)
+    : deps_(deps), ctx_(ctx), handle_(std::make_shared<WakeHandle>()) {
   handle_->reactor = this;
   deps_.metrics->reads++;
+  StartRead(&in_);
+}
+
+void ReadReactor::OnReadDone(bool ok) {
   std::lock_guard lock(mu_);
+  if (finished_) return;
+  if (!got_request_) {
+    if (!ok) {
+      FinishOnce(cancelled_ || ctx_->IsCancelled()
+                     ? grpc::Status::CANCELLED
+                     : grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "ReadReq missing"));
+      return;
+    }
+    got_request_ = true;
+    if (!grpc::SerializationTraits<ReadReq>::Deserialize(&in_, &req_).ok()) {
+      FinishOnce(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "malformed ReadReq"));
+      return;
+    }
+    StartRead(&in_);  // wait for the half-close
+    return;
+  }
+  if (ok) {
+    FinishOnce(
+        grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "Streams.Read takes exactly one ReadReq"));
+    return;
+  }
+  Start();
+}
+
+void ReadReactor::Start() {
+  if (cancelled_) {
+    FinishOnce(grpc::Status::CANCELLED);
+    return;
+  }
   grpc::Status s = Setup();
   if (!s.ok()) {
     FinishOnce(s);
     return;
   }
   if (subscription_) {
+    counted_subscription_ = true;
     deps_.metrics->subscriptions_active++;
     deps_.metrics->subscriptions_started++;
     ReadResp confirm;
@@ -72,10 +105,10 @@ ReadReactor::ReadReactor(const ServerDeps& deps, grpc::CallbackServerContext* ct
 }
 
 grpc::Status ReadReactor::Setup() {
-  if (!req_->has_options()) {
+  if (!req_.has_options()) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "ReadReq has no options");
   }
-  const auto& o = req_->options();
+  const auto& o = req_.options();
   structured_uuid_ = o.uuid_option().has_structured();
   resolve_links_ = o.resolve_links();
   direction_ = o.read_direction() == ReadReq::Options::Backwards ? Direction::kBackwards
@@ -194,6 +227,16 @@ grpc::Status ReadReactor::FillReadPage() {
   }
   uint64_t page = std::min(remaining_, kReadPage);
   if (!all_) {
+    // `$$X` of a tombstoned X is deleted too, as in KurrentDB: getStreamMetadata then says
+    // StreamDeletedError instead of returning the metadata the stream had.
+    if (!checked_metastream_ && stream_.size() > 2 && stream_.compare(0, 2, "$$") == 0) {
+      checked_metastream_ = true;
+      auto head = deps_.store->StreamHead(std::string_view(stream_).substr(2));
+      if (!head.ok() && head.status().code() == StatusCode::kStreamDeleted) {
+        return ToGrpcStatus(head.status(), ctx_, stream_, ExpectedRevision::Any(),
+                            deps_.max_append_size);
+      }
+    }
     ReadStreamOptions ro;
     ro.direction = direction_;
     ro.from = next_revision_;
@@ -246,8 +289,12 @@ grpc::Status ReadReactor::FillReadPage() {
 grpc::Status ReadReactor::FillSubscription(bool* park) {
   *park = false;
   const bool filtered = all_ && filter_.target != EventFilter::Target::kNone;
-  auto batch = filtered ? catch_up_->Next(checkpoint_interval_, checkpoint_interval_)
-                        : catch_up_->Next(kReadPage, 0);
+  // Filtered: one window per call while catching up; live, the call stops where the next
+  // checkpoint is due.
+  const uint64_t scan_limit =
+      sent_caught_up_ ? checkpoint_interval_ - scanned_since_checkpoint_ : checkpoint_interval_;
+  auto batch =
+      filtered ? catch_up_->Next(checkpoint_interval_, scan_limit) : catch_up_->Next(kReadPage, 0);
   if (!batch.ok()) {
     return ToGrpcStatus(batch.status(), ctx_, all_ ? "$all" : stream_, ExpectedRevision::Any(),
                         deps_.max_append_size);
@@ -259,8 +306,18 @@ grpc::Status ReadReactor::FillSubscription(bool* park) {
   deps_.metrics->events_delivered += batch->events.size();
   deps_.metrics->subscription_lag_bytes =
       static_cast<int64_t>(deps_.store->LogEnd().value - catch_up_->seen_log_end().value);
-  if (filtered && batch->checkpoint && (!batch->caught_up || !sent_caught_up_)) {
-    EnqueueCheckpoint(*batch->checkpoint);
+  if (filtered && batch->checkpoint) {
+    if (!sent_caught_up_) {
+      EnqueueCheckpoint(*batch->checkpoint);  // catching up: after each window, and at the end
+    } else {
+      // Live: every checkpoint_interval_ records examined, matching or not, as KurrentDB's
+      // live filtered subscription does; a client resumes from the last one it saw.
+      scanned_since_checkpoint_ += batch->scanned;
+      if (scanned_since_checkpoint_ >= checkpoint_interval_) {
+        scanned_since_checkpoint_ = 0;
+        EnqueueCheckpoint(*batch->checkpoint);
+      }
+    }
   }
   if (batch->caught_up) {
     if (!sent_caught_up_) {
@@ -322,7 +379,17 @@ void ReadReactor::Step() {
   // No WriteOptions::set_buffer_hint() here: a hinted write may not complete (OnWriteDone)
   // until a later write flushes it, and the next write waits for that completion - a
   // stall the CLI integration test caught.
-  StartWrite(&queue_.front());
+  bool own_buffer = false;
+  out_.Clear();  // the serializer wants an empty buffer
+  grpc::Status s =
+      grpc::SerializationTraits<ReadResp>::Serialize(queue_.front(), &out_, &own_buffer);
+  queue_.pop_front();
+  if (!s.ok()) {
+    writing_ = false;
+    FinishOnce(s);
+    return;
+  }
+  StartWrite(&out_);
 }
 
 void ReadReactor::OnWake(bool live) {
@@ -338,7 +405,6 @@ void ReadReactor::OnWake(bool live) {
 void ReadReactor::OnWriteDone(bool ok) {
   std::lock_guard lock(mu_);
   writing_ = false;
-  if (!queue_.empty()) queue_.pop_front();
   if (!ok) {
     FinishOnce(grpc::Status(grpc::StatusCode::CANCELLED, "client went away"));
     return;
@@ -365,7 +431,7 @@ void ReadReactor::OnDone() {
     std::lock_guard lock(handle_->mu);
     handle_->reactor = nullptr;
   }
-  if (subscription_) deps_.metrics->subscriptions_active--;
+  if (counted_subscription_) deps_.metrics->subscriptions_active--;
   delete this;
 }
 

@@ -4,9 +4,18 @@
 // previous writes completed, so a slow client costs the server one page of memory, never
 // more (gRPC flow control pushes back). A caught-up subscription parks in the LiveHub and
 // holds no thread until the log grows.
+//
+// The call is served through the generic (bidi) callback API and answers only after the
+// client has half-closed. With the generated server-streaming API the reactor may finish
+// before the client's END_STREAM arrives; gRPC core then sends RST_STREAM(NO_ERROR), and
+// the Rust client inside @kurrent/kurrentdb-client (which does every read) sometimes turns
+// that into a failed read (UnavailableError). KurrentDB (grpc-dotnet) reads a request body
+// to its end before running a handler, so its clients never see such a reset.
 #pragma once
 
+#include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/impl/codegen/proto_utils.h>
 
 #include <deque>
 #include <memory>
@@ -19,10 +28,10 @@
 
 namespace kiroku::server {
 
-class ReadReactor final : public grpc::ServerWriteReactor<event_store::client::streams::ReadResp> {
+class ReadReactor final : public grpc::ServerGenericBidiReactor {
  public:
-  ReadReactor(const ServerDeps& deps, grpc::CallbackServerContext* ctx,
-              const event_store::client::streams::ReadReq* req);
+  ReadReactor(const ServerDeps& deps, grpc::CallbackServerContext* ctx);
+  void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;
   void OnCancel() override;
   void OnDone() override;
@@ -36,6 +45,8 @@ class ReadReactor final : public grpc::ServerWriteReactor<event_store::client::s
 
   // Parses the request; returns a non-OK status to finish with.
   grpc::Status Setup();
+  // Runs once the request is in and the client has half-closed.
+  void Start();
   // Writes the next queued message, refilling the queue from the store; or parks; or
   // finishes. Called with mu_ held, never while a write is in flight.
   void Step();
@@ -48,7 +59,10 @@ class ReadReactor final : public grpc::ServerWriteReactor<event_store::client::s
 
   ServerDeps deps_;
   grpc::CallbackServerContext* ctx_;
-  const event_store::client::streams::ReadReq* req_;
+  event_store::client::streams::ReadReq req_;
+  bool got_request_ = false;
+  grpc::ByteBuffer in_;   // the request
+  grpc::ByteBuffer out_;  // the message being written
   std::recursive_mutex mu_;
   std::deque<ReadResp> queue_;
   bool writing_ = false, parked_ = false, finished_ = false, cancelled_ = false;
@@ -73,6 +87,9 @@ class ReadReactor final : public grpc::ServerWriteReactor<event_store::client::s
   bool sent_caught_up_ = false;
   std::optional<uint64_t> last_revision_sent_;
   std::optional<Position> last_checkpoint_;
+  uint64_t scanned_since_checkpoint_ = 0;  // live filtered $all: records since the last one
+  bool checked_metastream_ = false;        // `$$X` reads: X's tombstone was checked
+  bool counted_subscription_ = false;      // counted in subscriptions_active
 };
 
 }  // namespace kiroku::server

@@ -54,8 +54,7 @@ class ServerImpl final : public Server {
         options_.advertised_host.empty() ? options_.bind : options_.advertised_host;
 
     streams_ = std::make_unique<StreamsService>(deps_);
-    features_ = std::make_unique<ServerFeaturesService>();
-    gossip_ = std::make_unique<GossipService>(&deps_);
+    half_close_first_ = std::make_unique<HalfCloseFirstService>(&deps_);
 
     std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
     if (!options_.tls_cert_file.empty() || !options_.tls_key_file.empty()) {
@@ -81,8 +80,8 @@ class ServerImpl final : public Server {
     builder.SetMaxSendMessageSize(
         static_cast<int>(std::min<uint64_t>(options_.store.max_event_size + (1 << 20), INT32_MAX)));
     builder.RegisterService(streams_.get());
-    builder.RegisterService(features_.get());
-    builder.RegisterService(gossip_.get());
+    // Streams.Read, ServerFeatures and Gossip: see cluster_services.h.
+    builder.RegisterCallbackGenericService(half_close_first_.get());
     grpc_ = builder.BuildAndStart();
     if (!grpc_ || selected == 0) {
       return Status::IOError("cannot listen for gRPC on " + options_.bind + ":" +
@@ -120,8 +119,7 @@ class ServerImpl final : public Server {
   ServerMetrics metrics_;
   ServerDeps deps_;
   std::unique_ptr<StreamsService> streams_;
-  std::unique_ptr<ServerFeaturesService> features_;
-  std::unique_ptr<GossipService> gossip_;
+  std::unique_ptr<HalfCloseFirstService> half_close_first_;
   std::unique_ptr<grpc::Server> grpc_;
   std::unique_ptr<HttpAdmin> http_;
   uint16_t port_ = 0;

@@ -1,11 +1,11 @@
 #include "server/streams_service.h"
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 
 #include "server/grpc_convert.h"
-#include "server/read_reactor.h"
 
 namespace kiroku::server {
 namespace {
@@ -106,7 +106,14 @@ class AppendReactor final : public grpc::ServerReadReactor<AppendReq> {
   }
 
   void OnReadDone(bool ok) override {
-    if (!ok) {  // the client half-closed: commit
+    if (!ok) {
+      // The client half-closed, or the call died (client gone, connection reset, deadline).
+      // Only the first is a complete append: committing the events read so far of a client
+      // that disconnected mid-append would write a partial append it never acknowledged.
+      if (ctx_->IsCancelled()) {
+        Finish(grpc::Status::CANCELLED);
+        return;
+      }
       Commit();
       return;
     }
@@ -213,13 +220,20 @@ class BatchAppendReactor final : public grpc::ServerBidiReactor<BatchAppendReq, 
   }
 
   void OnReadDone(bool ok) override {
-    std::lock_guard lock(mu_);
-    if (!ok) {
-      reads_done_ = true;
-      MaybeFinish();
-      return;
+    std::vector<std::function<void()>> submit;  // complete appends, for the store
+    {
+      std::lock_guard lock(mu_);
+      if (!ok) {
+        reads_done_ = true;
+        MaybeFinish();
+        return;
+      }
+      Process(req_, &submit);
     }
-    Process(req_);
+    // Outside mu_: the store runs the callback of an append it refuses at once (validation)
+    // on this thread, and every callback takes the handle lock before mu_. Holding mu_ here
+    // deadlocked against a committer thread answering another append of this stream.
+    for (auto& f : submit) f();
     StartRead(&req_);
   }
 
@@ -264,7 +278,7 @@ class BatchAppendReactor final : public grpc::ServerBidiReactor<BatchAppendReq, 
 
   static std::string Key(const pb::UUID& u) { return u.SerializeAsString(); }
 
-  void Process(const BatchAppendReq& r) {
+  void Process(const BatchAppendReq& r, std::vector<std::function<void()>>* submit) {
     const std::string key = Key(r.correlation_id());
     auto it = pending_.find(key);
     if (it == pending_.end()) {
@@ -320,18 +334,21 @@ class BatchAppendReactor final : public grpc::ServerBidiReactor<BatchAppendReq, 
     std::weak_ptr<struct Handle> weak = handle_;
     std::string stream = done.stream;
     ExpectedRevision expected = done.expected;
-    deps_.store->AppendAsync(stream, expected, std::move(done.events),
-                             [weak, correlation, stream, expected](Result<AppendResult> result) {
-                               auto h = weak.lock();
-                               if (!h) return;
-                               std::lock_guard hl(h->mu);
-                               if (!h->reactor) return;
-                               std::lock_guard lock(h->reactor->mu_);
-                               --h->reactor->in_flight_;
-                               h->reactor->Respond(correlation, stream, expected,
-                                                   std::move(result));
-                               h->reactor->MaybeFinish();
-                             });
+    Store* store = deps_.store;
+    submit->push_back([store, weak, correlation, stream, expected,
+                       events = std::move(done.events)]() mutable {
+      store->AppendAsync(stream, expected, std::move(events),
+                         [weak, correlation, stream, expected](Result<AppendResult> result) {
+                           auto h = weak.lock();
+                           if (!h) return;
+                           std::lock_guard hl(h->mu);
+                           if (!h->reactor) return;
+                           std::lock_guard lock(h->reactor->mu_);
+                           --h->reactor->in_flight_;
+                           h->reactor->Respond(correlation, stream, expected, std::move(result));
+                           h->reactor->MaybeFinish();
+                         });
+    });
   }
 
   void RespondTimeout(const pb::UUID& correlation, const std::string& stream) {
@@ -481,11 +498,6 @@ class BatchAppendReactor final : public grpc::ServerBidiReactor<BatchAppendReq, 
 grpc::ServerReadReactor<AppendReq>* StreamsService::Append(grpc::CallbackServerContext* ctx,
                                                            AppendResp* resp) {
   return new AppendReactor(deps_, ctx, resp);
-}
-
-grpc::ServerWriteReactor<spb::ReadResp>* StreamsService::Read(grpc::CallbackServerContext* ctx,
-                                                              const spb::ReadReq* req) {
-  return new ReadReactor(deps_, ctx, req);
 }
 
 // Delete and Tombstone differ only in the store call and the message types.

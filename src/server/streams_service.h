@@ -1,5 +1,6 @@
 // The KurrentDB Streams service (event_store.client.streams.Streams) over kiroku's store:
-// Append, BatchAppend, Read (read_reactor.h), Delete, Tombstone. Callback API: no thread
+// Append, BatchAppend, Delete, Tombstone. Read is marked generic here and served by
+// HalfCloseFirstService (cluster_services.h, read_reactor.h). Callback API: no thread
 // is held while an append waits for its fdatasync.
 #pragma once
 
@@ -8,14 +9,13 @@
 
 namespace kiroku::server {
 
-class StreamsService final : public event_store::client::streams::Streams::CallbackService {
+class StreamsService final : public event_store::client::streams::Streams::WithGenericMethod_Read<
+                                 event_store::client::streams::Streams::CallbackService> {
  public:
   explicit StreamsService(const ServerDeps& deps) : deps_(deps) {}
 
   grpc::ServerReadReactor<event_store::client::streams::AppendReq>* Append(
       grpc::CallbackServerContext* ctx, event_store::client::streams::AppendResp* resp) override;
-  grpc::ServerWriteReactor<event_store::client::streams::ReadResp>* Read(
-      grpc::CallbackServerContext* ctx, const event_store::client::streams::ReadReq* req) override;
   grpc::ServerUnaryReactor* Delete(grpc::CallbackServerContext* ctx,
                                    const event_store::client::streams::DeleteReq* req,
                                    event_store::client::streams::DeleteResp* resp) override;

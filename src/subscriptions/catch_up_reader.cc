@@ -5,10 +5,31 @@ namespace kiroku {
 CatchUpReader::CatchUpReader(Store* store, SubscriptionSource source)
     : store_(store), source_(std::move(source)) {}
 
+bool CatchUpReader::Matches(const EventView& e) const {
+  const EventFilter& f = source_.filter;
+  if (f.target == EventFilter::Target::kNone) return true;
+  std::string_view s = f.target == EventFilter::Target::kStreamName ? e.stream : e.type;
+  if (!f.prefixes.empty()) {
+    for (const auto& p : f.prefixes) {
+      if (s.substr(0, p.size()) == p) return true;
+    }
+    return false;
+  }
+  return std::regex_search(s.begin(), s.end(), *regex_);
+}
+
 Status CatchUpReader::Init() {
   initialized_ = true;
   using Start = SubscriptionSource::Start;
   if (source_.all) {
+    const EventFilter& f = source_.filter;
+    if (f.target != EventFilter::Target::kNone && f.prefixes.empty()) {
+      try {
+        regex_.emplace(f.regex, std::regex::ECMAScript | std::regex::optimize);
+      } catch (const std::regex_error& e) {
+        return Status::InvalidArgument("invalid filter regex '" + f.regex + "': " + e.what());
+      }
+    }
     switch (source_.start) {
       case Start::kBeginning:
         cursor_ = Position::Start();
@@ -29,6 +50,9 @@ Status CatchUpReader::Init() {
         }
         break;
       }
+      case Start::kAt:
+        cursor_ = source_.from_position;  // reads return events at or after it
+        break;
     }
     return Status::Ok();
   }
@@ -38,6 +62,9 @@ Status CatchUpReader::Init() {
       break;
     case Start::kAfter:
       next_revision_ = source_.from_revision.value + 1;
+      break;
+    case Start::kAt:
+      next_revision_ = source_.from_revision.value;
       break;
     case Start::kEnd: {
       auto head = store_->StreamHead(source_.stream);
@@ -55,16 +82,19 @@ Result<CatchUpBatch> CatchUpReader::Next(size_t max_events, size_t max_scanned) 
   if (!initialized_) KIROKU_RETURN_IF_ERROR(Init());
   CatchUpBatch batch;
   if (source_.all) {
-    ReadAllOptions o;
+    ReadAllOptions o;  // unfiltered: Matches() filters, so every record examined is counted
     o.from = cursor_;
-    o.max_count = max_events;
-    o.max_scanned = max_scanned;
-    o.filter = source_.filter;
-    KIROKU_ASSIGN_OR_RETURN(ReadAllResult r, store_->ReadAll(o));
-    batch.events = std::move(r.events);
-    cursor_ = r.next;
-    batch.caught_up = r.end_of_log;
-    batch.checkpoint = r.last_scanned;
+    bool stopped = false;
+    auto visit = [&](const EventView& e) {
+      ++batch.scanned;
+      batch.checkpoint = e.position;
+      if (Matches(e)) batch.events.push_back(e.ToRecorded());
+      stopped =
+          batch.events.size() >= max_events || (max_scanned != 0 && batch.scanned >= max_scanned);
+      return !stopped;
+    };
+    KIROKU_ASSIGN_OR_RETURN(cursor_, store_->ScanAll(o, visit));
+    batch.caught_up = !stopped;
     return batch;
   }
   ReadStreamOptions o;

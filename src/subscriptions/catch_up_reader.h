@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -21,7 +22,8 @@ struct SubscriptionSource {
   EventFilter filter;  // when all
   // Where to start. `$all`: from_position (exclusive when `after` is set, as KurrentDB
   // subscriptions resume after the last event seen); stream: from_revision likewise.
-  enum class Start : uint8_t { kBeginning, kEnd, kAfter } start = Start::kBeginning;
+  // kAt starts at from_position / from_revision itself (persistent subscriptions).
+  enum class Start : uint8_t { kBeginning, kEnd, kAfter, kAt } start = Start::kBeginning;
   Position from_position;
   StreamRevision from_revision;
 };
@@ -31,6 +33,7 @@ struct CatchUpBatch {
   bool caught_up = false;  // nothing more in the log right now
   // `$all` only: the last record examined, matching or not; resuming after it misses nothing.
   std::optional<Position> checkpoint;
+  uint64_t scanned = 0;  // `$all` only: records examined by this call, matching or not
 };
 
 class CatchUpReader {
@@ -45,6 +48,10 @@ class CatchUpReader {
 
  private:
   Status Init();
+  // The `$all` filter, applied here rather than in the store so that every record examined
+  // is counted (filtered subscriptions checkpoint every N records examined). Same semantics
+  // as the store's EventFilter: any prefix, else an ECMAScript regex_search.
+  bool Matches(const EventView& e) const;
 
   Store* store_;
   SubscriptionSource source_;
@@ -52,6 +59,7 @@ class CatchUpReader {
   Position cursor_;             // `$all`: next position to read
   uint64_t next_revision_ = 0;  // stream: next revision to read
   Position seen_end_;
+  std::optional<std::regex> regex_;
 };
 
 }  // namespace kiroku
