@@ -116,5 +116,7 @@ std::string_view StreamCategory(std::string_view stream);
 // "$$name" for "name".
 std::string MetadataStreamOf(std::string_view stream);
 bool IsMetadataStream(std::string_view stream);
+// "$snapshots-name" for "name": where the snapshots of `name` live (Store::LoadSnapshot).
+std::string SnapshotStreamOf(std::string_view stream);
 
 }  // namespace kiroku

@@ -129,6 +129,34 @@ struct StreamMetadataResult {
   std::optional<StreamRevision> metastream_revision;
 };
 
+// A snapshot of a stream's folded state, as proposed by a writer (Store::AppendWithSnapshot).
+// The store does not interpret `data`; `schema_version` tells a reader which codec wrote it.
+struct SnapshotData {
+  uint32_t schema_version = 1;
+  ContentType content_type = ContentType::kJson;
+  std::string data;
+};
+
+struct SnapshotOptions {
+  // > 0: only the newest `keep_last` snapshots of the stream stay readable (the store sets
+  // $maxCount on the snapshot stream in the same transaction). 0 keeps every snapshot.
+  uint32_t keep_last = 0;
+  // Also hide the stream's events before the snapshot's revision ($tb = covered revision),
+  // in the same transaction. Readers that do not use snapshots no longer see those events.
+  bool truncate_before = false;
+};
+
+// A snapshot as stored. It lives in the system stream SnapshotStreamOf(stream)
+// (docs/format/log.md, "Snapshots").
+struct StoredSnapshot {
+  StreamRevision revision;  // the last event of the stream the snapshot covers
+  uint32_t schema_version = 0;
+  ContentType content_type = ContentType::kJson;
+  std::string data;
+  Position position;  // of the snapshot record in the log
+  int64_t created_us = 0;
+};
+
 // Figures for monitoring and the CLI.
 struct StoreStats {
   Position log_end;
@@ -181,6 +209,23 @@ class Store {
   virtual Result<DeleteResult> Delete(std::string_view stream, ExpectedRevision expected) = 0;
   // Hard delete: the stream can never be read or written again.
   virtual Result<DeleteResult> Tombstone(std::string_view stream, ExpectedRevision expected) = 0;
+
+  // Appends `events` and, in the same log transaction, `snapshot` of the stream's state as
+  // of its last event after the append: after any crash both are there or neither. With no
+  // events the snapshot covers the stream's current last revision (the stream must exist;
+  // `expected` still applies). An append recognised as an idempotent retry (same event ids)
+  // writes no second snapshot. Not allowed on `$$` metadata and `$snapshots-` streams.
+  virtual Result<AppendResult> AppendWithSnapshot(std::string_view stream,
+                                                  ExpectedRevision expected,
+                                                  std::vector<EventData> events,
+                                                  SnapshotData snapshot,
+                                                  const SnapshotOptions& options = {}) = 0;
+  // The newest readable snapshot of `stream` covering a revision <= `at_or_below`, nullopt if
+  // none. Snapshots of a soft-deleted stream, or covering a revision below its $tb (which a
+  // revival after a soft delete also sets), are not returned. StreamDeleted if the stream is
+  // tombstoned.
+  virtual Result<std::optional<StoredSnapshot>> LoadSnapshot(
+      std::string_view stream, StreamRevision at_or_below = StreamRevision::End()) = 0;
 
   // Last revision of the stream, nullopt if it has none. StreamDeleted if tombstoned.
   virtual Result<std::optional<StreamRevision>> StreamHead(std::string_view stream) = 0;

@@ -147,6 +147,12 @@ Result<ConnectionSettings> ParseConnectionString(const std::string& text) {
     } else if (key == "maxdiscoverattempts") {
       KIROKU_ASSIGN_OR_RETURN(int64_t v, ParseInt(text, key, value));
       cs.max_discover_attempts = static_cast<int>(v);
+    } else if (key == "maxretries") {
+      KIROKU_ASSIGN_OR_RETURN(int64_t v, ParseInt(text, key, value));
+      if (v < 0 || v > 100) return Bad(text, "maxRetries must be between 0 and 100");
+      cs.max_retries = static_cast<int>(v);
+    } else if (key == "retrybackoff") {
+      KIROKU_RETURN_IF_ERROR(ms(&cs.retry_backoff));
     } else if (key == "discoveryinterval" || key == "throwonappendfailure" ||
                key == "usercertfile" || key == "userkeyfile") {
       // Accepted for compatibility; not used by kiroku's own clients yet.

@@ -36,6 +36,10 @@ struct ConnectionSettings {
   std::chrono::milliseconds keep_alive_timeout{10000};
   std::chrono::milliseconds gossip_timeout{5000};
   int max_discover_attempts = 10;
+  // kiroku extensions (the official clients reject them): retries of transient errors
+  // (server unavailable, broken stream) per call, and the first backoff, doubled each time.
+  int max_retries = 3;                          // maxRetries
+  std::chrono::milliseconds retry_backoff{50};  // retryBackoff
 };
 
 Result<ConnectionSettings> ParseConnectionString(const std::string& text);

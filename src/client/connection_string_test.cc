@@ -38,6 +38,19 @@ TEST(ConnectionString, ClusterUserInfoAndOptions) {
   EXPECT_EQ(cs->node_preference, "follower");
 }
 
+TEST(ConnectionString, RetryOptions) {
+  auto defaults = ParseConnectionString("esdb://h?tls=false");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->max_retries, 3);
+  EXPECT_EQ(defaults->retry_backoff.count(), 50);
+  auto cs = ParseConnectionString("esdb://h?MaxRetries=0&retryBackoff=250");
+  ASSERT_TRUE(cs.ok()) << cs.status().ToString();
+  EXPECT_EQ(cs->max_retries, 0);
+  EXPECT_EQ(cs->retry_backoff.count(), 250);
+  EXPECT_FALSE(ParseConnectionString("esdb://h?maxRetries=-1").ok());
+  EXPECT_FALSE(ParseConnectionString("esdb://h?maxRetries=lots").ok());
+}
+
 TEST(ConnectionString, ErrorsAreInvalidArgument) {
   for (const char* bad :
        {"127.0.0.1:2113", "http://x", "esdb://", "esdb://h:99999", "esdb://h?tls=maybe",

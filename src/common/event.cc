@@ -107,4 +107,8 @@ bool IsMetadataStream(std::string_view stream) {
   return stream.size() > 2 && stream.substr(0, 2) == "$$";
 }
 
+std::string SnapshotStreamOf(std::string_view stream) {
+  return std::string("$snapshots-").append(stream);
+}
+
 }  // namespace kiroku

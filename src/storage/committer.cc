@@ -1,5 +1,7 @@
 #include "storage/committer.h"
 
+#include <nlohmann/json.hpp>
+
 #include "storage/event_reader.h"
 #include "storage/log_format.h"
 #include "storage/record_codec.h"
@@ -174,6 +176,84 @@ Result<std::optional<AppendResult>> Committer::CheckIdempotent(const CommitReque
   return std::optional<AppendResult>(result);
 }
 
+// The extra records a snapshot adds to an append's transaction (CommitRequest::snapshot):
+// the snapshot event in `$snapshots-<stream>`, and metadata documents when the snapshot
+// stream's $maxCount must change (keep_last) or the stream's $tb must move (truncate).
+struct Committer::SnapshotPlan {
+  std::string_view snap_name;  // heads cache copies: stable for the group
+  StreamState* snap_state = nullptr;
+  std::string_view snap_meta_name;
+  StreamState* snap_meta_state = nullptr;
+  std::optional<StreamMetadata> snap_meta;  // new metadata of the snapshot stream
+  std::string_view meta_name;               // `$$<stream>`
+  StreamState* meta_state = nullptr;
+  std::optional<StreamMetadata> stream_meta;  // new metadata of the stream ($tb)
+  size_t records() const {
+    return snap_state ? 1 + (snap_meta ? 1 : 0) + (stream_meta ? 1 : 0) : 0;
+  }
+};
+
+Result<Committer::SnapshotPlan> Committer::PlanSnapshot(const CommitRequest& req,
+                                                        const StreamState& st, Group* g) {
+  SnapshotPlan p;
+  const uint64_t covered = st.count + req.events.size() - 1;
+  const std::string snap_stream = SnapshotStreamOf(req.stream);
+  KIROKU_ASSIGN_OR_RETURN(auto snap, g->Get(heads_, snap_stream));
+  if (snap.second->tombstoned)
+    return Status::StreamDeleted("stream '" + snap_stream + "' is deleted");
+  p.snap_name = snap.first;
+  p.snap_state = snap.second;
+  if (req.snapshot_options.keep_last > 0) {
+    StreamMetadata m = ParseMetadataOrEmpty(p.snap_state->metadata_json);
+    if (m.max_count != req.snapshot_options.keep_last) {
+      m.max_count = req.snapshot_options.keep_last;
+      KIROKU_ASSIGN_OR_RETURN(auto mm, g->Get(heads_, MetadataStreamOf(snap_stream)));
+      if (mm.second->tombstoned)
+        return Status::StreamDeleted("snapshot metadata stream is deleted");
+      p.snap_meta_name = mm.first;
+      p.snap_meta_state = mm.second;
+      p.snap_meta = std::move(m);
+    }
+  }
+  if (req.snapshot_options.truncate_before) {
+    StreamMetadata m = ParseMetadataOrEmpty(st.metadata_json);
+    const uint64_t tb = covered;  // the snapshot's own last event stays readable
+    if (!m.truncate_before || m.truncate_before->value < tb) {
+      m.truncate_before = StreamRevision(tb);
+      KIROKU_ASSIGN_OR_RETURN(auto mm, g->Get(heads_, MetadataStreamOf(req.stream)));
+      if (mm.second->tombstoned) return Status::StreamDeleted("stream metadata is deleted");
+      p.meta_name = mm.first;
+      p.meta_state = mm.second;
+      p.stream_meta = std::move(m);
+    }
+  }
+  return p;
+}
+
+uint64_t Committer::EmitSnapshot(const CommitRequest& req, const SnapshotPlan& p, StreamState* st,
+                                 Group* g, size_t* index, size_t total) {
+  const SnapshotData& s = *req.snapshot;
+  nlohmann::json meta = {
+      {log_format::kSnapshotMetadataVersionKey, log_format::kSnapshotMetadataVersion},
+      {log_format::kSnapshotRevisionKey, st->count - 1},
+      {log_format::kSnapshotSchemaVersionKey, s.schema_version}};
+  const std::string& meta_doc = g->owned.emplace_back(meta.dump());
+  const uint64_t pos = g->Emit(p.snap_name, p.snap_state->count, EventId::Random(), s.content_type,
+                               log_format::kSnapshotEventType, s.data, meta_doc, (*index)++, total);
+  p.snap_state->count++;
+  auto emit_meta = [&](std::string_view mname, StreamState* mst, const StreamMetadata& m,
+                       StreamState* target) {
+    const std::string& doc = g->owned.emplace_back(m.ToJson());
+    g->Emit(mname, mst->count, EventId::Random(), ContentType::kJson,
+            log_format::kMetadataEventType, doc, {}, (*index)++, total);
+    mst->count++;
+    target->metadata_json = doc;
+  };
+  if (p.snap_meta) emit_meta(p.snap_meta_name, p.snap_meta_state, *p.snap_meta, p.snap_state);
+  if (p.stream_meta) emit_meta(p.meta_name, p.meta_state, *p.stream_meta, st);
+  return pos;
+}
+
 Status Committer::Plan(CommitRequest* req, Group* g, std::optional<AppendResult>* idempotent) {
   KIROKU_ASSIGN_OR_RETURN(auto entry, g->Get(heads_, req->stream));
   auto [name, st] = entry;
@@ -259,19 +339,32 @@ Status Committer::Plan(CommitRequest* req, Group* g, std::optional<AppendResult>
       // Appending to a soft-deleted stream revives it; the old events stay hidden behind a
       // truncate-before at the revival point (KurrentDB semantics).
       const bool revive = soft_deleted && !IsMetadataStream(req->stream);
-      const size_t total = req->events.size() + (revive ? 1 : 0);
+      SnapshotPlan snap;
+      if (req->snapshot) {
+        if (req->events.empty() && !exists) {
+          return Status::StreamNotFound("cannot snapshot stream '" + req->stream +
+                                        "': it has no events");
+        }
+        KIROKU_ASSIGN_OR_RETURN(snap, PlanSnapshot(*req, *st, g));
+      }
+      const size_t total = req->events.size() + (revive ? 1 : 0) + snap.records();
       size_t index = 0;
       if (revive) {
         StreamMetadata m = ParseMetadataOrEmpty(st->metadata_json);
         m.truncate_before = StreamRevision(st->count);
         KIROKU_RETURN_IF_ERROR(plan_metadata(std::move(m), index++, total));
       }
+      if (req->events.empty()) result.current_revision = StreamRevision(st->count - 1);
       for (const EventData& e : req->events) {
         uint64_t pos = g->Emit(name, st->count, e.id, e.content_type, e.type, e.data, e.metadata,
                                index++, total);
         result.current_revision = StreamRevision(st->count);
         result.position = Position(pos);
         st->count++;
+      }
+      if (req->snapshot) {
+        uint64_t pos = EmitSnapshot(*req, snap, st, g, &index, total);
+        if (req->events.empty()) result.position = Position(pos);
       }
       if (IsMetadataStream(req->stream)) {
         KIROKU_ASSIGN_OR_RETURN(auto target, g->Get(heads_, req->stream.substr(2)));

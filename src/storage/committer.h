@@ -41,6 +41,9 @@ struct CommitRequest {
   std::string stream;
   ExpectedRevision expected = ExpectedRevision::Any();
   std::vector<EventData> events;  // kAppend only; validated by the caller
+  // kAppend only: a snapshot written in the same transaction, after the events.
+  std::optional<SnapshotData> snapshot;
+  SnapshotOptions snapshot_options;
   AppendCallback done;
 };
 
@@ -71,12 +74,17 @@ class Committer {
  private:
   struct Planned;
   struct Group;
+  struct SnapshotPlan;
 
   void Run();
   void ProcessGroup(std::vector<std::unique_ptr<CommitRequest>>* requests);
   // Checks the request against the overlay; on success appends its records to the group.
   // Sets *idempotent when the events were already written by an earlier identical append.
   Status Plan(CommitRequest* req, Group* group, std::optional<AppendResult>* idempotent);
+  // The records a request's snapshot adds; EmitSnapshot writes them after the events.
+  Result<SnapshotPlan> PlanSnapshot(const CommitRequest& req, const StreamState& st, Group* g);
+  uint64_t EmitSnapshot(const CommitRequest& req, const SnapshotPlan& p, StreamState* st, Group* g,
+                        size_t* index, size_t total);
   // `committed` is the stream's durable state (not the group overlay): only events already
   // acknowledged can make a request a retry.
   Result<std::optional<AppendResult>> CheckIdempotent(const CommitRequest& req,

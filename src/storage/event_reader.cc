@@ -63,8 +63,16 @@ Status BadBody(uint64_t position) {
 
 Status EventReader::ReadExtent(const Extent& e, std::string_view stream, uint64_t skip,
                                uint64_t take, const RawVisitor& fn, bool* stopped) {
+  const uint64_t visible = visible_end_->load(std::memory_order_acquire);
+  // The committer writes a group's index entries just before it publishes the group's log
+  // end, so a reader may meet an extent of a group it cannot see yet (all of an extent is
+  // in one group): that extent and everything after it do not exist for this read.
+  if (e.position >= visible) {
+    *stopped = true;
+    return Status::Ok();
+  }
   // Point and stream reads: start small (a few records), grow if the extent is long.
-  LogCursor cursor(segments_, e.position, visible_end_->load(std::memory_order_acquire), 4096);
+  LogCursor cursor(segments_, e.position, visible, 4096);
   RawRecord rec;
   for (uint64_t i = 0; i < skip + take; ++i) {
     KIROKU_ASSIGN_OR_RETURN(bool more, cursor.Next(&rec));

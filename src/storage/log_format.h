@@ -49,4 +49,17 @@ inline constexpr uint64_t kTombstoneRevision = 0x7fffffffffffffffull;
 inline constexpr const char* kTombstoneEventType = "$streamDeleted";
 inline constexpr const char* kMetadataEventType = "$metadata";
 
+// Snapshots (docs/format/log.md, "Snapshots"): an ordinary event record in the system stream
+// kSnapshotStreamPrefix + <stream>, of type kSnapshotEventType, written in the same
+// transaction as the events it covers. Its custom metadata is a JSON object naming the
+// covered revision and the payload's schema version; its data is the payload. No new
+// record type, so the segment format version stays 1 and a reader that does not know
+// snapshots sees an ordinary event.
+inline constexpr const char* kSnapshotStreamPrefix = "$snapshots-";
+inline constexpr const char* kSnapshotEventType = "$snapshot";
+inline constexpr const char* kSnapshotRevisionKey = "$revision";            // u64
+inline constexpr const char* kSnapshotSchemaVersionKey = "$schemaVersion";  // u32
+inline constexpr uint32_t kSnapshotMetadataVersion = 1;
+inline constexpr const char* kSnapshotMetadataVersionKey = "$snapshotFormat";  // = 1
+
 }  // namespace kiroku::log_format

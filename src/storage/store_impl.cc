@@ -1,11 +1,13 @@
 #include "storage/store_impl.h"
 
 #include <future>
+#include <nlohmann/json.hpp>
 
 #include "common/utf8.h"
 #include "storage/log_format.h"
 #include "storage/record_codec.h"
 #include "storage/recovery.h"
+#include "storage/stream_heads.h"
 
 namespace kiroku {
 
@@ -206,6 +208,113 @@ Result<AppendResult> StoreImpl::Append(std::string_view stream, ExpectedRevision
   req->expected = expected;
   req->events = std::move(events);
   return SubmitAndWait(std::move(req));
+}
+
+Result<AppendResult> StoreImpl::AppendWithSnapshot(std::string_view stream,
+                                                   ExpectedRevision expected,
+                                                   std::vector<EventData> events,
+                                                   SnapshotData snapshot,
+                                                   const SnapshotOptions& options) {
+  if (IsMetadataStream(stream) || stream.starts_with(log_format::kSnapshotStreamPrefix)) {
+    return Status::InvalidArgument("stream '" + std::string(stream) +
+                                   "' is a system stream and cannot have snapshots");
+  }
+  const bool no_events = events.empty();
+  if (no_events) {
+    // ValidateAppend checks names and sizes of events; a snapshot-only append has none.
+    EventData probe;
+    probe.type = log_format::kSnapshotEventType;
+    events.push_back(std::move(probe));
+  }
+  KIROKU_RETURN_IF_ERROR(ValidateAppend(stream, &events));
+  if (no_events) events.clear();
+  uint64_t total = snapshot.data.size();
+  for (const EventData& e : events) total += e.type.size() + e.data.size() + e.metadata.size();
+  if (snapshot.data.size() > options_.max_event_size) {
+    return Status::InvalidArgument("snapshot of " + std::to_string(snapshot.data.size()) +
+                                   " bytes exceeds the maximum event size of " +
+                                   std::to_string(options_.max_event_size));
+  }
+  if (total > options_.max_append_size) {
+    return Status::MaximumAppendSizeExceeded("append with snapshot of " + std::to_string(total) +
+                                             " bytes exceeds the maximum append size of " +
+                                             std::to_string(options_.max_append_size));
+  }
+  auto req = std::make_unique<CommitRequest>();
+  req->kind = CommitRequest::Kind::kAppend;
+  req->stream.assign(stream);
+  req->expected = expected;
+  req->events = std::move(events);
+  req->snapshot = std::move(snapshot);
+  req->snapshot_options = options;
+  return SubmitAndWait(std::move(req));
+}
+
+namespace {
+
+// The covered revision and schema version from a snapshot event's metadata; nullopt if
+// the event is not a well-formed snapshot (someone appended to the stream by hand).
+std::optional<std::pair<uint64_t, uint32_t>> ParseSnapshotMetadata(const RecordedEvent& e) {
+  if (e.type != log_format::kSnapshotEventType) return std::nullopt;
+  nlohmann::json j = nlohmann::json::parse(e.metadata, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return std::nullopt;
+  auto rev = j.find(log_format::kSnapshotRevisionKey);
+  auto schema = j.find(log_format::kSnapshotSchemaVersionKey);
+  if (rev == j.end() || schema == j.end() || !rev->is_number_unsigned() ||
+      !schema->is_number_unsigned() || schema->get<uint64_t>() > UINT32_MAX) {
+    return std::nullopt;
+  }
+  return std::make_pair(rev->get<uint64_t>(), static_cast<uint32_t>(schema->get<uint64_t>()));
+}
+
+}  // namespace
+
+Result<std::optional<StoredSnapshot>> StoreImpl::LoadSnapshot(std::string_view stream,
+                                                              StreamRevision at_or_below) {
+  if (stream.empty()) return Status::InvalidArgument("stream name must not be empty");
+  std::optional<StoredSnapshot> none;
+  KIROKU_ASSIGN_OR_RETURN(std::optional<StreamState> head, index_->GetHead(stream));
+  if (head && head->tombstoned) {
+    return Status::StreamDeleted("stream '" + std::string(stream) + "' is deleted");
+  }
+  if (!head || head->count == 0 || IsSoftDeleted(*head)) return none;
+  const StreamMetadata meta = ParseMetadataOrEmpty(head->metadata_json);
+  const uint64_t tb = meta.truncate_before ? meta.truncate_before->value : 0;
+  // Newest first. Covered revisions never decrease along the snapshot stream (each covers
+  // the stream's head at its commit), so the first match is the newest.
+  ReadStreamOptions o;
+  o.direction = Direction::kBackwards;
+  o.from = StreamRevision::End();
+  o.max_count = 1;  // the newest usually matches; then pages of 16
+  const std::string snap_stream = SnapshotStreamOf(stream);
+  while (true) {
+    auto page = reader_->ReadStream(snap_stream, o);
+    if (!page.ok()) {
+      if (page.status().code() == StatusCode::kStreamNotFound) return none;
+      return page.status();
+    }
+    for (RecordedEvent& e : *page) {
+      auto parsed = ParseSnapshotMetadata(e);
+      if (!parsed) continue;
+      const auto [rev, schema] = *parsed;
+      if (rev > at_or_below.value || rev >= head->count) continue;
+      // $tb hides revisions < tb. A snapshot must cover at least revision tb: one covering
+      // less would lose hidden events, and after a soft delete and revival (tb = the revival
+      // revision) one covering tb - 1 holds the deleted state. Older ones cover less still.
+      if (rev < tb) return none;
+      StoredSnapshot snap;
+      snap.revision = StreamRevision(rev);
+      snap.schema_version = schema;
+      snap.content_type = e.content_type;
+      snap.data = std::move(e.data);
+      snap.position = e.position;
+      snap.created_us = e.created_us;
+      return std::optional<StoredSnapshot>(std::move(snap));
+    }
+    if (page->size() < o.max_count || page->back().revision.value == 0) return none;
+    o.from = StreamRevision(page->back().revision.value - 1);
+    o.max_count = 16;
+  }
 }
 
 Result<std::vector<RecordedEvent>> StoreImpl::ReadStream(std::string_view stream,

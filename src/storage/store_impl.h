@@ -36,6 +36,11 @@ class StoreImpl final : public Store {
                                          const StreamMetadata& metadata) override;
   Result<DeleteResult> Delete(std::string_view stream, ExpectedRevision expected) override;
   Result<DeleteResult> Tombstone(std::string_view stream, ExpectedRevision expected) override;
+  Result<AppendResult> AppendWithSnapshot(std::string_view stream, ExpectedRevision expected,
+                                          std::vector<EventData> events, SnapshotData snapshot,
+                                          const SnapshotOptions& options) override;
+  Result<std::optional<StoredSnapshot>> LoadSnapshot(std::string_view stream,
+                                                     StreamRevision at_or_below) override;
   Result<std::optional<StreamRevision>> StreamHead(std::string_view stream) override;
   Position LogEnd() const override;
   bool WaitForAppend(Position known_end, std::chrono::milliseconds timeout) override;

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <regex>
@@ -34,8 +35,11 @@ ServerProcess::~ServerProcess() { Kill(); }
 bool ServerProcess::Start(std::string* error) {
   int fds[2];
   if (::pipe(fds) != 0) return false;
-  std::vector<std::string> args = {binary_,  "serve", "--data",      data_dir_,
-                                   "--port", "0",     "--http-port", "0"};
+  std::vector<std::string> args = {binary_, "serve", "--data", data_dir_, "--http-port", "0"};
+  // Any free gRPC port unless the caller chose one (e.g. to restart on the same port).
+  if (std::find(extra_.begin(), extra_.end(), "--port") == extra_.end()) {
+    args.insert(args.end(), {"--port", "0"});
+  }
   args.insert(args.end(), extra_.begin(), extra_.end());
   pid_ = ::fork();
   if (pid_ == 0) {
