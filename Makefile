@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 # The storage-labelled test binaries (engine, recovery, faults, crash loop, subscriptions).
 ASAN_TARGETS = common_test store_test concurrency_test recovery_test fault_test \
-  catch_up_reader_test crash_loop_test crash_writer
+  catch_up_reader_test crash_loop_test crash_writer snapshot_test consumer_group_test
 
 .PHONY: deps build run demo test test-asan bench bench-server soak format clean
 
@@ -40,7 +40,20 @@ test-asan: deps
 
 bench: build
 	$(BUILD_DIR)/kiroku-bench --data ./bench-data
+	$(BUILD_DIR)/kiroku-aggregate-bench --data ./bench-data-aggregate --kiroku $(BUILD_DIR)/kiroku
 	$(MAKE) bench-server
+	$(MAKE) bench-groups
+	$(MAKE) bench-projections
+
+# Projection rebuild (SQLite, PostgreSQL) vs batch SQL, and live lag, on 10M events.
+.PHONY: bench-projections
+bench-projections: build
+	bash bench/projection_bench.sh $(BUILD_DIR)/kiroku-projection-bench
+
+# Consumer groups: 4 members acking 1M events, and redelivery after a member dies.
+.PHONY: bench-groups
+bench-groups: build
+	bash bench/group_bench.sh $(BUILD_DIR)/kiroku $(BUILD_DIR)/kiroku-group-bench
 
 # The server over gRPC: a private `kiroku serve` on free ports, the load generator, stop.
 bench-server: build

@@ -13,6 +13,8 @@ int main(int argc, char** argv) {
   kiroku::cli::AddServeCommand(app, &action);
   kiroku::cli::AddStreamCommands(app, &action);
   kiroku::cli::AddBenchCommand(app, &action);
+  kiroku::cli::AddProjectionCommands(app, &action);
+  kiroku::cli::AddGroupCommands(app, &action);
   // The config file only fills KIROKU_* variables not already set; CLI11 reads those.
   if (std::string config = kiroku::cli::FindConfigArg(argc, argv); !config.empty()) {
     kiroku::Status s = kiroku::cli::ApplyConfigFile(config);

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "projections/projection_host.h"
 #include "server/server.h"
 
 namespace kiroku::cli {
@@ -42,8 +43,12 @@ void AddServeCommand(CLI::App& app, Action* action) {
   cmd->add_option("--max-event-size", o->store.max_event_size, "Bytes per event")
       ->envname("KIROKU_MAX_EVENT_SIZE")
       ->default_val(o->store.max_event_size);
-  cmd->callback([o, durability, config, action] {
-    *action = [o, durability]() -> int {
+  auto projections_dir = std::make_shared<std::string>();
+  cmd->add_option("--projections", *projections_dir,
+                  "Directory of projection specs (*.yaml) to run inside the server")
+      ->envname("KIROKU_PROJECTIONS");
+  cmd->callback([o, durability, config, action, projections_dir] {
+    *action = [o, durability, projections_dir]() -> int {
       if (*durability == "sync") {
         o->store.durability = Durability::kSyncEveryGroup;
       } else if (*durability == "interval") {
@@ -59,8 +64,25 @@ void AddServeCommand(CLI::App& app, Action* action) {
       sigaddset(&stop, SIGTERM);
       sigaddset(&stop, SIGINT);
       pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+      // Projection specs are checked before anything starts.
+      std::shared_ptr<projections::ProjectionHost> host;
+      if (!projections_dir->empty()) {
+        auto h = projections::ProjectionHost::Load(*projections_dir);
+        if (!h.ok()) return PrintError(h.status());
+        host = std::move(*h);
+        o->projections_json = [host] { return host->StatusJson(); };
+        o->extra_metrics = [host] { return host->MetricsText(); };
+      }
       auto s = server::Server::Start(*o);
       if (!s.ok()) return PrintError(s.status());
+      if (host) {
+        Status started = host->Start((*s)->store());
+        if (!started.ok()) {
+          host->Stop();
+          (*s)->Shutdown();
+          return PrintError(started);
+        }
+      }
       bool tls = !o->tls_cert_file.empty();
       std::printf("kiroku serving %s (durability %s)\n", o->data_dir.c_str(),
                   DurabilityName(o->store.durability));
@@ -73,6 +95,7 @@ void AddServeCommand(CLI::App& app, Action* action) {
       sigwait(&stop, &sig);
       std::printf("kiroku: %s received, shutting down\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
       std::fflush(stdout);
+      if (host) host->Stop();  // projections commit before the store closes
       (*s)->Shutdown();
       std::printf("kiroku: stopped cleanly\n");
       return 0;

@@ -4,11 +4,14 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <random>
 #include <thread>
 
 #include "client/connection_string.h"
 #include "gossip.grpc.pb.h"
 #include "kiroku/client.h"
+#include "kiroku_snapshots.grpc.pb.h"
+#include "persistent.grpc.pb.h"
 #include "streams.grpc.pb.h"
 
 namespace kiroku {
@@ -40,6 +43,15 @@ std::string Trailer(const grpc::ClientContext& ctx, const std::string& key) {
   return std::string(range.first->second.data(), range.first->second.size());
 }
 
+// Transient failures (retried): the server could not be reached or is restarting, or the
+// shared BatchAppend stream broke under an append. Both are IOErrors with these prefixes.
+constexpr std::string_view kUnavailable = "unavailable: ";
+constexpr std::string_view kStreamBroke = "BatchAppend stream";
+bool IsTransient(const Status& s) {
+  return s.code() == StatusCode::kIOError &&
+         (s.message().starts_with(kUnavailable) || s.message().starts_with(kStreamBroke));
+}
+
 // gRPC status + trailers -> kiroku Status, the inverse of the server's mapping.
 Status FromGrpc(const grpc::Status& s, const grpc::ClientContext& ctx) {
   if (s.ok()) return Status::Ok();
@@ -51,6 +63,14 @@ Status FromGrpc(const grpc::Status& s, const grpc::ClientContext& ctx) {
   if (exception == "maximum-append-size-exceeded") {
     return Status::MaximumAppendSizeExceeded(s.error_message());
   }
+  if (exception == "persistent-subscription-does-not-exist") {
+    return Status::NotFound(s.error_message());
+  }
+  if (exception == "persistent-subscription-exists") {
+    return Status::AlreadyExists(s.error_message());
+  }
+  if (exception == "maximum-subscribers-reached") return Status::Busy(s.error_message());
+  if (exception == "persistent-subscription-dropped") return Status::Closed(s.error_message());
   if (exception == "wrong-expected-version") {
     std::string actual = Trailer(ctx, "actual-version");
     std::optional<uint64_t> a;
@@ -62,12 +82,42 @@ Status FromGrpc(const grpc::Status& s, const grpc::ClientContext& ctx) {
       return Status::InvalidArgument(s.error_message());
     case grpc::StatusCode::NOT_FOUND:
       return Status::NotFound(s.error_message());
+    case grpc::StatusCode::UNAVAILABLE:
+      return Status::IOError(std::string(kUnavailable) + s.error_message());
     default:
       return Status::IOError("gRPC " + std::to_string(s.error_code()) + ": " + s.error_message());
   }
 }
 
-RecordedEvent FromProto(const spb::ReadResp::ReadEvent::RecordedEvent& r) {
+// Cancels a streaming call once `*stop` becomes true (polled every 50 ms), until Join().
+class StopWatcher {
+ public:
+  StopWatcher(grpc::ClientContext* ctx, const std::atomic<bool>* stop) {
+    if (stop == nullptr) return;
+    thread_ = std::thread([this, ctx, stop] {
+      while (!done_.load()) {
+        if (stop->load()) {
+          ctx->TryCancel();
+          return;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    });
+  }
+  ~StopWatcher() { Join(); }
+  void Join() {
+    done_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
+// Streams and PersistentSubscriptions each have their own copy of this message.
+template <typename R>
+RecordedEvent FromProto(const R& r) {
   RecordedEvent e;
   if (r.id().has_string()) {
     if (auto id = EventId::Parse(r.id().string())) e.id = *id;
@@ -342,6 +392,9 @@ class RemoteClientImpl final : public RemoteClient {
     }
     channel_ = MakeChannel(target);
     streams_ = spb::Streams::NewStub(channel_);
+    snapshots_ = ::kiroku::v1::Snapshots::NewStub(channel_);
+    persistent_ =
+        ::event_store::client::persistent_subscriptions::PersistentSubscriptions::NewStub(channel_);
     batch_ = std::make_unique<BatchAppender>(streams_.get());
     return Status::Ok();
   }
@@ -349,7 +402,78 @@ class RemoteClientImpl final : public RemoteClient {
   Result<AppendResult> Append(const std::string& stream, ExpectedRevision expected,
                               const std::vector<EventData>& events) override {
     if (events.empty()) return Status::InvalidArgument("an append needs at least one event");
-    return batch_->Append(stream, expected, events, cs_.default_deadline);
+    // Ids fixed before the first attempt: a retry of an append that did land is idempotent.
+    std::vector<EventData> with_ids = WithIds(events);
+    return WithRetries(
+        [&] { return batch_->Append(stream, expected, with_ids, cs_.default_deadline); });
+  }
+
+  Result<AppendResult> AppendWithSnapshot(const std::string& stream, ExpectedRevision expected,
+                                          const std::vector<EventData>& events,
+                                          const SnapshotData& snapshot,
+                                          const SnapshotOptions& options) override {
+    ::kiroku::v1::AppendWithSnapshotReq req;
+    req.set_stream(stream);
+    auto* e = req.mutable_expected();
+    switch (expected.kind()) {
+      case ExpectedRevision::Kind::kAny:
+        e->mutable_any();
+        break;
+      case ExpectedRevision::Kind::kNoStream:
+        e->mutable_no_stream();
+        break;
+      case ExpectedRevision::Kind::kStreamExists:
+        e->mutable_stream_exists();
+        break;
+      case ExpectedRevision::Kind::kExact:
+        e->set_revision(expected.revision().value);
+        break;
+    }
+    for (const EventData& ev : WithIds(events)) {
+      auto* p = req.add_events();
+      p->set_id(ev.id.ToString());
+      p->set_type(ev.type);
+      p->set_json(ev.content_type == ContentType::kJson);
+      p->set_data(ev.data);
+      p->set_metadata(ev.metadata);
+    }
+    req.mutable_snapshot()->set_schema_version(snapshot.schema_version);
+    req.mutable_snapshot()->set_json(snapshot.content_type == ContentType::kJson);
+    req.mutable_snapshot()->set_data(snapshot.data);
+    req.set_keep_last(options.keep_last);
+    req.set_truncate_before(options.truncate_before);
+    return WithRetries([&]() -> Result<AppendResult> {
+      grpc::ClientContext ctx;
+      Prepare(&ctx, true);
+      ::kiroku::v1::AppendWithSnapshotResp resp;
+      grpc::Status s = snapshots_->AppendWithSnapshot(&ctx, req, &resp);
+      if (!s.ok()) return FromGrpc(s, ctx);
+      return AppendResult{StreamRevision(resp.current_revision()), Position(resp.position())};
+    });
+  }
+
+  Result<std::optional<StoredSnapshot>> LoadSnapshot(const std::string& stream,
+                                                     StreamRevision at_or_below) override {
+    ::kiroku::v1::LoadSnapshotReq req;
+    req.set_stream(stream);
+    if (at_or_below != StreamRevision::End()) req.set_at_or_below(at_or_below.value);
+    return WithRetries([&]() -> Result<std::optional<StoredSnapshot>> {
+      grpc::ClientContext ctx;
+      Prepare(&ctx, true);
+      ::kiroku::v1::LoadSnapshotResp resp;
+      grpc::Status s = snapshots_->Load(&ctx, req, &resp);
+      if (!s.ok()) return FromGrpc(s, ctx);
+      std::optional<StoredSnapshot> out;
+      if (!resp.found()) return out;
+      StoredSnapshot& snap = out.emplace();
+      snap.revision = StreamRevision(resp.revision());
+      snap.schema_version = resp.schema_version();
+      snap.content_type = resp.json() ? ContentType::kJson : ContentType::kBinary;
+      snap.data = std::move(*resp.mutable_data());
+      snap.position = Position(resp.position());
+      snap.created_us = resp.created_us();
+      return out;
+    });
   }
 
   Result<std::vector<RecordedEvent>> ReadStream(const std::string& stream,
@@ -369,14 +493,16 @@ class RemoteClientImpl final : public RemoteClient {
     opts->set_count(o.max_count);
     opts->mutable_no_filter();
     opts->mutable_uuid_option()->mutable_string();
-    std::vector<RecordedEvent> out;
-    KIROKU_RETURN_IF_ERROR(RunRead(req, [&](const spb::ReadResp& r) -> Status {
-      if (r.has_stream_not_found())
-        return Status::StreamNotFound("stream '" + stream + "' not found");
-      if (r.has_event()) out.push_back(FromProto(r.event().event()));
-      return Status::Ok();
-    }));
-    return out;
+    return WithRetries([&]() -> Result<std::vector<RecordedEvent>> {
+      std::vector<RecordedEvent> out;
+      KIROKU_RETURN_IF_ERROR(RunRead(req, [&](const spb::ReadResp& r) -> Status {
+        if (r.has_stream_not_found())
+          return Status::StreamNotFound("stream '" + stream + "' not found");
+        if (r.has_event()) out.push_back(FromProto(r.event().event()));
+        return Status::Ok();
+      }));
+      return out;
+    });
   }
 
   Result<ReadAllResult> ReadAll(const ReadAllOptions& o) override {
@@ -398,9 +524,12 @@ class RemoteClientImpl final : public RemoteClient {
     SetFilter(o.filter, 1, opts);
     opts->mutable_uuid_option()->mutable_string();
     ReadAllResult result;
-    KIROKU_RETURN_IF_ERROR(RunRead(req, [&](const spb::ReadResp& r) -> Status {
-      if (r.has_event()) result.events.push_back(FromProto(r.event().event()));
-      return Status::Ok();
+    KIROKU_RETURN_IF_ERROR(WithRetries([&]() -> Status {
+      result.events.clear();
+      return RunRead(req, [&](const spb::ReadResp& r) -> Status {
+        if (r.has_event()) result.events.push_back(FromProto(r.event().event()));
+        return Status::Ok();
+      });
     }));
     result.end_of_log = result.events.size() < o.max_count;
     // The protocol has no "next position": continue from the last event's position
@@ -410,6 +539,14 @@ class RemoteClientImpl final : public RemoteClient {
   }
 
   Result<DeleteResult> Delete(const std::string& stream, ExpectedRevision expected) override {
+    return WithRetries([&] { return DeleteOnce(stream, expected); });
+  }
+  Result<DeleteResult> Tombstone(const std::string& stream, ExpectedRevision expected) override {
+    return WithRetries([&] { return TombstoneOnce(stream, expected); });
+  }
+
+ private:
+  Result<DeleteResult> DeleteOnce(const std::string& stream, ExpectedRevision expected) {
     grpc::ClientContext ctx;
     Prepare(&ctx, true);
     spb::DeleteReq req;
@@ -421,7 +558,7 @@ class RemoteClientImpl final : public RemoteClient {
     return DeleteResult{Position(resp.position().commit_position())};
   }
 
-  Result<DeleteResult> Tombstone(const std::string& stream, ExpectedRevision expected) override {
+  Result<DeleteResult> TombstoneOnce(const std::string& stream, ExpectedRevision expected) {
     grpc::ClientContext ctx;
     Prepare(&ctx, true);
     spb::TombstoneReq req;
@@ -433,6 +570,7 @@ class RemoteClientImpl final : public RemoteClient {
     return DeleteResult{Position(resp.position().commit_position())};
   }
 
+ public:
   Result<StreamMetadataResult> GetStreamMetadata(const std::string& stream) override {
     ReadStreamOptions o;
     o.direction = Direction::kBackwards;
@@ -459,8 +597,7 @@ class RemoteClientImpl final : public RemoteClient {
     return Append(MetadataStreamOf(stream), expected, {e});
   }
 
-  Status Subscribe(const SubscribeRequest& request,
-                   const std::function<bool(const SubscriptionMessage&)>& handler,
+  Status Subscribe(const SubscribeRequest& request, const SubscriptionHandler& handler,
                    const std::atomic<bool>* stop) override {
     spb::ReadReq req;
     auto* opts = req.mutable_options();
@@ -500,20 +637,8 @@ class RemoteClientImpl final : public RemoteClient {
     }
     grpc::ClientContext ctx;
     Prepare(&ctx, false);
-    std::atomic<bool> finished{false};
     bool stopped_by_us = false;
-    std::thread watcher;
-    if (stop != nullptr) {
-      watcher = std::thread([&] {
-        while (!finished.load()) {
-          if (stop->load()) {
-            ctx.TryCancel();
-            return;
-          }
-          std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        }
-      });
-    }
+    StopWatcher watcher(&ctx, stop);
     auto reader = streams_->Read(&ctx, req);
     spb::ReadResp resp;
     while (reader->Read(&resp)) {
@@ -536,10 +661,134 @@ class RemoteClientImpl final : public RemoteClient {
       }
     }
     grpc::Status s = reader->Finish();
-    finished = true;
-    if (watcher.joinable()) watcher.join();
+    watcher.Join();
     if (stopped_by_us || (stop != nullptr && stop->load())) return Status::Ok();
     if (s.ok()) return Status::Closed("the server ended the subscription");
+    return FromGrpc(s, ctx);
+  }
+
+  Status CreateGroup(const GroupTarget& t, bool from_start) override {
+    namespace ppb = ::event_store::client::persistent_subscriptions;
+    ppb::CreateReq req;
+    auto* o = req.mutable_options();
+    o->set_group_name(t.group);
+    if (t.all) {
+      auto* a = o->mutable_all();
+      if (from_start) {
+        a->mutable_start();
+      } else {
+        a->mutable_end();
+      }
+      a->mutable_no_filter();
+    } else {
+      auto* st = o->mutable_stream();
+      st->mutable_stream_identifier()->set_stream_name(t.stream);
+      if (from_start) {
+        st->mutable_start();
+      } else {
+        st->mutable_end();
+      }
+    }
+    // KurrentDB's defaults, as the official clients send them.
+    auto* s = o->mutable_settings();
+    s->set_max_retry_count(10);
+    s->set_min_checkpoint_count(10);
+    s->set_max_checkpoint_count(1000);
+    s->set_live_buffer_size(500);
+    s->set_read_batch_size(20);
+    s->set_history_buffer_size(500);
+    s->set_message_timeout_ms(30000);
+    s->set_checkpoint_after_ms(2000);
+    s->set_consumer_strategy("RoundRobin");
+    ppb::CreateResp resp;
+    grpc::ClientContext ctx;
+    Prepare(&ctx, true);
+    return FromGrpc(persistent_->Create(&ctx, req, &resp), ctx);
+  }
+
+  Status DeleteGroup(const GroupTarget& t) override {
+    namespace ppb = ::event_store::client::persistent_subscriptions;
+    ppb::DeleteReq req;
+    auto* o = req.mutable_options();
+    o->set_group_name(t.group);
+    if (t.all) {
+      o->mutable_all();
+    } else {
+      o->mutable_stream_identifier()->set_stream_name(t.stream);
+    }
+    ppb::DeleteResp resp;
+    grpc::ClientContext ctx;
+    Prepare(&ctx, true);
+    return FromGrpc(persistent_->Delete(&ctx, req, &resp), ctx);
+  }
+
+  Status SubscribeToGroup(const GroupTarget& t, int32_t buffer_size,
+                          const std::function<bool(const GroupEvent&, GroupAcks&)>& handler,
+                          const std::atomic<bool>* stop) override {
+    namespace ppb = ::event_store::client::persistent_subscriptions;
+    grpc::ClientContext ctx;
+    Prepare(&ctx, false);
+    auto call = persistent_->Read(&ctx);
+    ppb::ReadReq first;
+    auto* o = first.mutable_options();
+    if (t.all) {
+      o->mutable_all();
+    } else {
+      o->mutable_stream_identifier()->set_stream_name(t.stream);
+    }
+    o->set_group_name(t.group);
+    o->set_buffer_size(buffer_size);
+    o->mutable_uuid_option()->mutable_string();
+    // Acks and nacks are written by the handler on this thread, between reads.
+    class Acks final : public GroupAcks {
+     public:
+      explicit Acks(grpc::ClientReaderWriter<ppb::ReadReq, ppb::ReadResp>* c) : call_(c) {}
+      Status Ack(const std::vector<EventId>& ids) override {
+        ppb::ReadReq r;
+        for (const auto& id : ids) r.mutable_ack()->add_ids()->set_string(id.ToString());
+        return Write(r);
+      }
+      Status Nack(const std::vector<EventId>& ids, GroupNack action,
+                  const std::string& reason) override {
+        ppb::ReadReq r;
+        auto* n = r.mutable_nack();
+        for (const auto& id : ids) n->add_ids()->set_string(id.ToString());
+        n->set_action(action == GroupNack::kPark    ? ppb::ReadReq::Nack::Park
+                      : action == GroupNack::kRetry ? ppb::ReadReq::Nack::Retry
+                      : action == GroupNack::kSkip  ? ppb::ReadReq::Nack::Skip
+                                                    : ppb::ReadReq::Nack::Stop);
+        n->set_reason(reason);
+        return Write(r);
+      }
+
+     private:
+      Status Write(const ppb::ReadReq& r) {
+        if (!call_->Write(r)) return Status::IOError("the group subscription is closed");
+        return Status::Ok();
+      }
+      grpc::ClientReaderWriter<ppb::ReadReq, ppb::ReadResp>* call_;
+    } acks(call.get());
+    bool stopped_by_us = false;
+    StopWatcher watcher(&ctx, stop);
+    if (call->Write(first)) {
+      ppb::ReadResp resp;
+      while (call->Read(&resp)) {
+        if (!resp.has_event()) continue;  // the confirmation
+        GroupEvent ev;
+        ev.event = FromProto(resp.event().event());
+        if (resp.event().has_link()) ev.link = FromProto(resp.event().link());
+        ev.retry_count = resp.event().retry_count();
+        if (!handler(ev, acks)) {
+          stopped_by_us = true;
+          ctx.TryCancel();
+          break;
+        }
+      }
+    }
+    grpc::Status s = call->Finish();
+    watcher.Join();
+    if (stopped_by_us || (stop != nullptr && stop->load())) return Status::Ok();
+    if (s.ok()) return Status::Closed("the server ended the group subscription");
     return FromGrpc(s, ctx);
   }
 
@@ -603,7 +852,49 @@ class RemoteClientImpl final : public RemoteClient {
     return FromGrpc(s, ctx);
   }
 
+  static std::vector<EventData> WithIds(const std::vector<EventData>& events) {
+    std::vector<EventData> out = events;
+    for (EventData& e : out) {
+      if (e.id.IsNil()) e.id = EventId::Random();
+    }
+    return out;
+  }
+
+  // Runs `attempt` until it succeeds, fails for a reason other than a transient one, or
+  // maxRetries retries have failed; sleeps backoff * 2^n, jittered to [50%, 100%], between.
+  template <typename F>
+  auto WithRetries(F attempt) -> decltype(attempt()) {
+    auto r = attempt();
+    for (int n = 0; n < cs_.max_retries; ++n) {
+      const Status& s = [&]() -> const Status& {
+        if constexpr (std::is_same_v<decltype(r), Status>) {
+          return r;
+        } else {
+          return r.status();
+        }
+      }();
+      if (!IsTransient(s)) break;
+      auto ceiling = cs_.retry_backoff * (1 << std::min(n, 10));
+      std::chrono::microseconds sleep;
+      {
+        std::lock_guard lock(rng_mu_);
+        std::uniform_int_distribution<int64_t> d(
+            std::chrono::duration_cast<std::chrono::microseconds>(ceiling).count() / 2,
+            std::chrono::duration_cast<std::chrono::microseconds>(ceiling).count());
+        sleep = std::chrono::microseconds(d(rng_));
+      }
+      std::this_thread::sleep_for(sleep);
+      r = attempt();
+    }
+    return r;
+  }
+
   ConnectionSettings cs_;
+  std::mutex rng_mu_;
+  std::mt19937_64 rng_{std::random_device{}()};
+  std::unique_ptr<::kiroku::v1::Snapshots::Stub> snapshots_;
+  std::unique_ptr<::event_store::client::persistent_subscriptions::PersistentSubscriptions::Stub>
+      persistent_;
   std::shared_ptr<grpc::ChannelCredentials> creds_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<spb::Streams::Stub> streams_;

@@ -64,6 +64,7 @@ void FillSupportedMethods(event_store::client::server_features::SupportedMethods
     std::vector<const char*> features;
   };
   const char* kStreams = "event_store.client.streams.streams";
+  const char* kPersistent = "event_store.client.persistent_subscriptions.persistentsubscriptions";
   const std::vector<Entry> entries = {
       {kStreams, "read", {"position", "events"}},
       {kStreams, "append", {}},
@@ -72,6 +73,15 @@ void FillSupportedMethods(event_store::client::server_features::SupportedMethods
       {kStreams, "tombstone", {}},
       {"event_store.client.server_features.serverfeatures", "getsupportedmethods", {}},
       {"event_store.client.gossip.gossip", "read", {}},
+      // Persistent subscriptions: every method with "stream" and "all", as KurrentDB.
+      {kPersistent, "create", {"stream", "all"}},
+      {kPersistent, "update", {"stream", "all"}},
+      {kPersistent, "delete", {"stream", "all"}},
+      {kPersistent, "read", {"stream", "all"}},
+      {kPersistent, "getinfo", {"stream", "all"}},
+      {kPersistent, "replayparked", {"stream", "all"}},
+      {kPersistent, "list", {"stream", "all"}},
+      {kPersistent, "restartsubsystem", {"stream", "all"}},
   };
   for (const auto& e : entries) {
     auto* m = resp->add_methods();

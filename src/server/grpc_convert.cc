@@ -35,8 +35,11 @@ void ToProtoUuid(const EventId& id, bool structured, pb::UUID* out) {
 
 int64_t UnixMicrosToTicks(int64_t us) { return us * 10; }
 
-void ToProtoRecorded(const RecordedEvent& e, bool structured_uuid,
-                     spb::ReadResp::ReadEvent::RecordedEvent* out) {
+namespace {
+// Streams and PersistentSubscriptions each declare their own RecordedEvent with the same
+// fields.
+template <typename Out>
+void FillRecorded(const RecordedEvent& e, bool structured_uuid, Out* out) {
   ToProtoUuid(e.id, structured_uuid, out->mutable_id());
   out->mutable_stream_identifier()->set_stream_name(e.stream);
   out->set_stream_revision(e.revision.value);
@@ -49,6 +52,18 @@ void ToProtoRecorded(const RecordedEvent& e, bool structured_uuid,
   md["created"] = std::to_string(UnixMicrosToTicks(e.created_us));
   out->set_custom_metadata(e.metadata);
   out->set_data(e.data);
+}
+}  // namespace
+
+void ToProtoRecorded(const RecordedEvent& e, bool structured_uuid,
+                     spb::ReadResp::ReadEvent::RecordedEvent* out) {
+  FillRecorded(e, structured_uuid, out);
+}
+
+void ToProtoRecorded(
+    const RecordedEvent& e, bool structured_uuid,
+    ::event_store::client::persistent_subscriptions::ReadResp::ReadEvent::RecordedEvent* out) {
+  FillRecorded(e, structured_uuid, out);
 }
 
 template <typename Proposed>

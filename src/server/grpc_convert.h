@@ -11,6 +11,7 @@
 #include "kiroku/event.h"
 #include "kiroku/status.h"
 #include "kiroku/store.h"
+#include "persistent.pb.h"
 #include "shared.pb.h"
 #include "streams.pb.h"
 
@@ -29,6 +30,10 @@ int64_t UnixMicrosToTicks(int64_t us);
 // Fills a ReadResp.ReadEvent.RecordedEvent from a stored event.
 void ToProtoRecorded(const RecordedEvent& e, bool structured_uuid,
                      spb::ReadResp::ReadEvent::RecordedEvent* out);
+// The same for persistent subscriptions' copy of the message.
+void ToProtoRecorded(
+    const RecordedEvent& e, bool structured_uuid,
+    ::event_store::client::persistent_subscriptions::ReadResp::ReadEvent::RecordedEvent* out);
 
 // A proposed message -> EventData. Errors mirror the server's: missing "type" or
 // "content-type" is INVALID_ARGUMENT with exception missing-required-metadata-property.

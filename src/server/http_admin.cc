@@ -1,5 +1,7 @@
 #include "server/http_admin.h"
 
+#include "subscriptions/consumer_groups.h"
+
 #include <httplib.h>
 
 #include <nlohmann/json.hpp>
@@ -75,6 +77,44 @@ std::string HttpAdmin::MetricsText() const {
         m.subscription_lag_bytes.load());
   Gauge(out, "kiroku_subscriptions_parked", "Caught-up subscriptions waiting for new events.",
         static_cast<int64_t>(deps_.hub->parked()));
+  Counter(out, "kiroku_group_events_delivered_total",
+          "Events sent to persistent subscription members (retries included).",
+          m.group_events_delivered.load());
+  Counter(out, "kiroku_group_acks_total", "Acks from persistent subscription members.",
+          m.group_acks.load());
+  Counter(out, "kiroku_group_nacks_total", "Nacks from persistent subscription members.",
+          m.group_nacks.load());
+  if (deps_.groups) {
+    // One series per group, labelled by source and group.
+    const auto infos = deps_.groups->List();
+    struct Series {
+      const char* name;
+      const char* help;
+    };
+    const Series series[] = {
+        {"kiroku_group_members", "Connected members of a consumer group."},
+        {"kiroku_group_in_flight", "Events delivered and not yet acked or nacked."},
+        {"kiroku_group_parked", "Events in the group's parked stream."},
+        {"kiroku_group_lag_events", "Events of the source not yet finished by the group."},
+        {"kiroku_group_lag_seconds", "Age of the oldest event the group has not finished."},
+    };
+    std::vector<std::pair<std::string, ConsumerGroups::Lag>> lags;
+    for (const auto& i : infos) lags.emplace_back(i.key.Id(), deps_.groups->LagOf(i));
+    for (size_t k = 0; k < std::size(series); ++k) {
+      out << "# HELP " << series[k].name << " " << series[k].help << "\n"
+          << "# TYPE " << series[k].name << " gauge\n";
+      for (size_t n = 0; n < infos.size(); ++n) {
+        const auto& i = infos[n];
+        double v = k == 0   ? static_cast<double>(i.members.size())
+                   : k == 1 ? static_cast<double>(i.in_flight)
+                   : k == 2 ? static_cast<double>(i.parked)
+                   : k == 3 ? static_cast<double>(lags[n].second.events)
+                            : lags[n].second.seconds;
+        out << series[k].name << "{source=\"" << i.key.Source() << "\",group=\"" << i.key.group
+            << "\"} " << v << "\n";
+      }
+    }
+  }
   return out.str();
 }
 
@@ -91,6 +131,26 @@ std::string HttpAdmin::StatsJson() const {
                    {"subscriptions_active", deps_.metrics->subscriptions_active.load()},
                    {"subscriptions_parked", deps_.hub->parked()},
                    {"events_delivered", deps_.metrics->events_delivered.load()}};
+  j["groups"] = nlohmann::json::array();
+  if (deps_.groups) {
+    for (const auto& i : deps_.groups->List()) {
+      auto lag = deps_.groups->LagOf(i);
+      nlohmann::json g{{"source", i.key.Source()},
+                       {"group", i.key.group},
+                       {"status", i.status},
+                       {"members", i.members.size()},
+                       {"in_flight", i.in_flight},
+                       {"parked", i.parked},
+                       {"delivered", i.total_items},
+                       {"acked", i.acked},
+                       {"lag_events", lag.events},
+                       {"lag_events_capped", lag.events_capped},
+                       {"lag_seconds", lag.seconds}};
+      if (i.last_checkpointed) g["checkpoint"] = *i.last_checkpointed;
+      if (!i.last_error.empty()) g["last_error"] = i.last_error;
+      j["groups"].push_back(std::move(g));
+    }
+  }
   return j.dump();
 }
 
@@ -98,7 +158,18 @@ Status HttpAdmin::Start(const std::string& bind, uint16_t port) {
   http_->Get("/health/live",
              [](const httplib::Request&, httplib::Response& res) { res.status = 204; });
   http_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(MetricsText(), "text/plain; version=0.0.4");
+    std::string text = MetricsText();
+    if (deps_.extra_metrics) text += deps_.extra_metrics();
+    res.set_content(text, "text/plain; version=0.0.4");
+  });
+  http_->Get("/projections", [this](const httplib::Request&, httplib::Response& res) {
+    if (!deps_.projections_json) {
+      res.status = 404;
+      res.set_content("{\"error\":\"no projections (serve --projections DIR)\"}",
+                      "application/json");
+      return;
+    }
+    res.set_content(deps_.projections_json(), "application/json");
   });
   http_->Get("/stats", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(StatsJson(), "application/json");

@@ -378,7 +378,8 @@ void ReadReactor::Step() {
   writing_ = true;
   // No WriteOptions::set_buffer_hint() here: a hinted write may not complete (OnWriteDone)
   // until a later write flushes it, and the next write waits for that completion - a
-  // stall the CLI integration test caught.
+  // stall the CLI integration test caught, and again (session 2) the Node append suite's
+  // reads, even with GRPC_ARG_HTTP2_WRITE_BUFFER_SIZE set (server.cc).
   bool own_buffer = false;
   out_.Clear();  // the serializer wants an empty buffer
   grpc::Status s =

@@ -7,6 +7,8 @@
 
 #include "server/cluster_services.h"
 #include "server/http_admin.h"
+#include "server/persistent_service.h"
+#include "server/snapshots_service.h"
 #include "server/streams_service.h"
 #include "subscriptions/live_hub.h"
 
@@ -48,8 +50,13 @@ class ServerImpl final : public Server {
     hub_ = std::make_unique<LiveHub>(store_.get());
     deps_.store = store_.get();
     deps_.hub = hub_.get();
+    groups_ = std::make_unique<ConsumerGroups>(store_.get(), hub_.get());
+    KIROKU_RETURN_IF_ERROR(groups_->Start());
+    deps_.groups = groups_.get();
     deps_.metrics = &metrics_;
     deps_.max_append_size = options_.store.max_append_size;
+    deps_.projections_json = options_.projections_json;
+    deps_.extra_metrics = options_.extra_metrics;
     deps_.advertised_host =
         options_.advertised_host.empty() ? options_.bind : options_.advertised_host;
 
@@ -75,11 +82,20 @@ class ServerImpl final : public Server {
     builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
     builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+    // Lets a write with WriteOptions::set_buffer_hint() complete while its bytes wait in
+    // the transport for the next unhinted write (persistent_service.cc batches deliveries
+    // so). With the default (0) a hinted write completes only when flushed.
+    builder.AddChannelArgument(GRPC_ARG_HTTP2_WRITE_BUFFER_SIZE, 1 << 20);
     builder.SetMaxReceiveMessageSize(
         static_cast<int>(std::min<uint64_t>(options_.store.max_event_size + (1 << 20), INT32_MAX)));
     builder.SetMaxSendMessageSize(
         static_cast<int>(std::min<uint64_t>(options_.store.max_event_size + (1 << 20), INT32_MAX)));
     builder.RegisterService(streams_.get());
+    persistent_ = std::make_unique<PersistentService>(deps_);
+    group_admin_ = std::make_unique<GroupAdminService>(deps_);
+    builder.RegisterService(persistent_.get());
+    builder.RegisterService(group_admin_.get());
+    builder.RegisterService((snapshots_ = std::make_unique<SnapshotsService>(&deps_)).get());
     // Streams.Read, ServerFeatures and Gossip: see cluster_services.h.
     builder.RegisterCallbackGenericService(half_close_first_.get());
     grpc_ = builder.BuildAndStart();
@@ -100,6 +116,8 @@ class ServerImpl final : public Server {
     stopped_ = true;
     // Parked subscriptions end first (UNAVAILABLE), so the gRPC shutdown does not wait for
     // them; calls still running get a short grace period, then are cancelled.
+    // Consumer groups write their checkpoints and drop their members first.
+    if (groups_) groups_->Stop();
     if (hub_) hub_->Stop();
     if (grpc_) grpc_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(3));
     if (http_) http_->Stop();
@@ -116,9 +134,13 @@ class ServerImpl final : public Server {
   ServerOptions options_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<LiveHub> hub_;
+  std::unique_ptr<ConsumerGroups> groups_;
   ServerMetrics metrics_;
   ServerDeps deps_;
   std::unique_ptr<StreamsService> streams_;
+  std::unique_ptr<PersistentService> persistent_;
+  std::unique_ptr<GroupAdminService> group_admin_;
+  std::unique_ptr<SnapshotsService> snapshots_;
   std::unique_ptr<HalfCloseFirstService> half_close_first_;
   std::unique_ptr<grpc::Server> grpc_;
   std::unique_ptr<HttpAdmin> http_;

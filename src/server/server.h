@@ -3,6 +3,7 @@
 // fails every in-flight append and leaves nothing half-written.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -18,6 +19,11 @@ struct ServerOptions {
   std::string tls_cert_file, tls_key_file;  // both set = TLS, else plaintext
   std::string advertised_host;              // gossip; default: bind
   StoreOptions store;
+  // Admin content from components run beside the server (serve --projections): GET
+  // /projections answers projections_json(), /metrics appends extra_metrics(). Called on HTTP
+  // threads, so they must be thread-safe; empty = absent.
+  std::function<std::string()> projections_json;
+  std::function<std::string()> extra_metrics;
 };
 
 class Server {

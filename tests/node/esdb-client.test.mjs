@@ -66,3 +66,42 @@ describe("deletes and discovery (esdb client)", () => {
     });
   }
 });
+
+describe("persistent subscriptions (esdb client)", () => {
+  let client;
+  before(() => {
+    client = EventStoreDBClient.connectionString(server.esdbUrl);
+  });
+  after(async () => client?.dispose());
+
+  it("create, subscribe, ack, nack park, info and delete with the older client", async () => {
+    const { persistentSubscriptionToStreamSettingsFromDefaults, START, PersistentSubscriptionExistsError } =
+      await import("@eventstore/db-client");
+    const s = uniqueStream("esgroup");
+    await client.createPersistentSubscriptionToStream(s, "g", persistentSubscriptionToStreamSettingsFromDefaults({ startFrom: START }));
+    await assert.rejects(
+      client.createPersistentSubscriptionToStream(s, "g", persistentSubscriptionToStreamSettingsFromDefaults()),
+      PersistentSubscriptionExistsError,
+    );
+    await client.appendToStream(s, [0, 1, 2, 3].map((i) => jsonEvent({ type: "x", data: { i } })));
+    const sub = client.subscribeToPersistentSubscriptionToStream(s, "g");
+    const seen = [];
+    for await (const ev of sub) {
+      seen.push(Number(ev.event.revision));
+      if (ev.event.data.i === 2) await sub.nack("park", "test", ev);
+      else await sub.ack(ev);
+      if (seen.length === 4) break;
+    }
+    await sub.unsubscribe();
+    assert.deepEqual(seen, [0, 1, 2, 3]);
+    let info;
+    for (let i = 0; i < 200; i++) {
+      info = await client.getPersistentSubscriptionToStreamInfo(s, "g");
+      if (info.stats.parkedMessageCount === 1n) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    assert.equal(info.stats.parkedMessageCount, 1n);
+    await client.deletePersistentSubscriptionToStream(s, "g");
+    assert.deepEqual(await client.listPersistentSubscriptionsToStream(s).catch((e) => e.constructor.name), "PersistentSubscriptionDoesNotExistError");
+  });
+});
