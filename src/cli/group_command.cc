@@ -305,6 +305,10 @@ class RemoteAdmin final : public GroupAdmin {
   static Result<std::unique_ptr<RemoteAdmin>> Connect(const std::string& url) {
     KIROKU_ASSIGN_OR_RETURN(ConnectionSettings cs, ParseConnectionString(url));
     std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
+    if (cs.tls && !cs.tls_verify_cert) {
+      return Status::InvalidArgument(
+          "tlsVerifyCert=false is not supported: give the server's CA with tlsCAFile=PATH");
+    }
     if (cs.tls) {
       grpc::SslCredentialsOptions ssl;
       if (!cs.tls_ca_file.empty()) {

@@ -372,6 +372,13 @@ class RemoteClientImpl final : public RemoteClient {
   explicit RemoteClientImpl(ConnectionSettings cs) : cs_(std::move(cs)) {}
 
   Status Init() {
+    if (cs_.tls && !cs_.tls_verify_cert) {
+      // gRPC's stable C++ API always verifies the server certificate. Say so instead of
+      // quietly verifying what the user asked not to verify.
+      return Status::InvalidArgument(
+          "tlsVerifyCert=false is not supported by the C++ client: give the server's CA with "
+          "tlsCAFile=PATH, or use tls=false on a trusted network");
+    }
     if (cs_.tls) {
       grpc::SslCredentialsOptions ssl;
       if (!cs_.tls_ca_file.empty()) {

@@ -113,5 +113,12 @@ TEST(ClientGroupTest, MembersShareRetryAndHandOver) {
   EXPECT_EQ(server.Stop(&out), 0) << out;
 }
 
+TEST(ClientConnectTest, TlsVerifyCertFalseIsRefusedNotIgnored) {
+  auto c = RemoteClient::Connect("esdb://127.0.0.1:1?tls=true&tlsVerifyCert=false");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(c.status().message().find("tlsCAFile"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace kiroku::testing
