@@ -13,6 +13,20 @@ export function tempDataDir() {
   return mkdtempSync(join(tmpdir(), "kiroku-node-"));
 }
 
+// Servers still running. A test file that is cancelled (a timeout) is ended by the test
+// runner's signal and never reaches its after() hooks: kill them on the way out.
+const live = new Set();
+function reapAll() {
+  for (const p of live) if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
+}
+process.once("exit", reapAll);
+for (const sig of ["SIGTERM", "SIGINT"]) {
+  process.once(sig, () => {
+    reapAll();
+    process.exit(128 + (sig === "SIGTERM" ? 15 : 2));
+  });
+}
+
 // Starts a server on free ports. Resolves once it prints its ports.
 // Returns { url, esdbUrl, httpUrl, port, httpPort, dataDir, proc, stop(), kill() }.
 export async function startServer({ dataDir = tempDataDir(), extraArgs = [], keepData = false } = {}) {
@@ -39,6 +53,8 @@ export async function startServer({ dataDir = tempDataDir(), extraArgs = [], kee
     });
   });
   const exited = new Promise((resolve) => proc.on("exit", (code, signal) => resolve({ code, signal })));
+  live.add(proc);
+  proc.once("exit", () => live.delete(proc));
   const server = {
     ...ports,
     dataDir,
