@@ -23,8 +23,8 @@ enum class StatusCode : uint8_t {
   kMaximumAppendSizeExceeded,
   kIOError,
   kCorruption,
-  kNotFound,  // generic lookup miss (not a stream)
-  kClosed,    // the store is shut down or failed and refuses new work
+  kNotFound,       // generic lookup miss (not a stream)
+  kClosed,         // the store is shut down or failed and refuses new work
   kAlreadyExists,  // creating something (a consumer group) that exists
   kBusy,           // a limit is reached (a consumer group's max subscriber count)
 };

@@ -20,7 +20,7 @@ void AddDemoCommand(CLI::App& app, Action* action);
 void AddServeCommand(CLI::App& app, Action* action);
 void AddStreamCommands(CLI::App& app, Action* action);
 void AddBenchCommand(CLI::App& app, Action* action);
-void AddGroupCommands(CLI::App& app, Action* action);  // group_command.cc
+void AddGroupCommands(CLI::App& app, Action* action);       // group_command.cc
 void AddProjectionCommands(CLI::App& app, Action* action);  // projection_command.cc
 
 // Shared helpers.

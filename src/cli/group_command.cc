@@ -300,6 +300,26 @@ void SetSource(const GroupKey& k, Options* o) {
   }
 }
 
+// Create and Update options name the source and its start point the same way.
+template <typename Options>
+void SetStart(const GroupKey& k, const GroupStart& start, Options* o) {
+  if (k.all) {
+    auto* a = o->mutable_all();
+    if (start.kind == GroupStart::Kind::kStart) a->mutable_start();
+    if (start.kind == GroupStart::Kind::kEnd) a->mutable_end();
+    if (start.kind == GroupStart::Kind::kAt) {
+      a->mutable_position()->set_commit_position(start.at);
+      a->mutable_position()->set_prepare_position(start.at);
+    }
+    return;
+  }
+  auto* st = o->mutable_stream();
+  st->mutable_stream_identifier()->set_stream_name(k.stream);
+  if (start.kind == GroupStart::Kind::kStart) st->mutable_start();
+  if (start.kind == GroupStart::Kind::kEnd) st->mutable_end();
+  if (start.kind == GroupStart::Kind::kAt) st->set_revision(start.at);
+}
+
 class RemoteAdmin final : public GroupAdmin {
  public:
   static Result<std::unique_ptr<RemoteAdmin>> Connect(const std::string& url) {
@@ -335,14 +355,9 @@ class RemoteAdmin final : public GroupAdmin {
     auto* ps = o->mutable_settings();
     FillSettings(s, ps);
     ps->set_consumer_strategy(ConsumerStrategyName(s.strategy));
+    SetStart(k, s.start, o);
     if (k.all) {
       auto* a = o->mutable_all();
-      if (s.start.kind == GroupStart::Kind::kStart) a->mutable_start();
-      if (s.start.kind == GroupStart::Kind::kEnd) a->mutable_end();
-      if (s.start.kind == GroupStart::Kind::kAt) {
-        a->mutable_position()->set_commit_position(s.start.at);
-        a->mutable_position()->set_prepare_position(s.start.at);
-      }
       if (s.filter.target == EventFilter::Target::kNone) {
         a->mutable_no_filter();
       } else {
@@ -355,12 +370,6 @@ class RemoteAdmin final : public GroupAdmin {
         f->mutable_count();
         f->set_checkpointintervalmultiplier(1);
       }
-    } else {
-      auto* st = o->mutable_stream();
-      st->mutable_stream_identifier()->set_stream_name(k.stream);
-      if (s.start.kind == GroupStart::Kind::kStart) st->mutable_start();
-      if (s.start.kind == GroupStart::Kind::kEnd) st->mutable_end();
-      if (s.start.kind == GroupStart::Kind::kAt) st->set_revision(s.start.at);
     }
     ppb::CreateResp resp;
     grpc::ClientContext ctx;
@@ -373,19 +382,7 @@ class RemoteAdmin final : public GroupAdmin {
     auto* o = req.mutable_options();
     o->set_group_name(k.group);
     FillSettings(s, o->mutable_settings());
-    if (k.all) {
-      auto* a = o->mutable_all();
-      if (s.start.kind == GroupStart::Kind::kStart) a->mutable_start();
-      if (s.start.kind == GroupStart::Kind::kEnd) a->mutable_end();
-      if (s.start.kind == GroupStart::Kind::kAt)
-        a->mutable_position()->set_commit_position(s.start.at);
-    } else {
-      auto* st = o->mutable_stream();
-      st->mutable_stream_identifier()->set_stream_name(k.stream);
-      if (s.start.kind == GroupStart::Kind::kStart) st->mutable_start();
-      if (s.start.kind == GroupStart::Kind::kEnd) st->mutable_end();
-      if (s.start.kind == GroupStart::Kind::kAt) st->set_revision(s.start.at);
-    }
+    SetStart(k, s.start, o);
     ppb::UpdateResp resp;
     grpc::ClientContext ctx;
     SetDeadline(&ctx);

@@ -1,11 +1,11 @@
 #include "server/http_admin.h"
 
-#include "subscriptions/consumer_groups.h"
-
 #include <httplib.h>
 
 #include <nlohmann/json.hpp>
 #include <sstream>
+
+#include "subscriptions/consumer_groups.h"
 
 namespace kiroku::server {
 namespace {
@@ -135,16 +135,11 @@ std::string HttpAdmin::StatsJson() const {
   if (deps_.groups) {
     for (const auto& i : deps_.groups->List()) {
       auto lag = deps_.groups->LagOf(i);
-      nlohmann::json g{{"source", i.key.Source()},
-                       {"group", i.key.group},
-                       {"status", i.status},
-                       {"members", i.members.size()},
-                       {"in_flight", i.in_flight},
-                       {"parked", i.parked},
-                       {"delivered", i.total_items},
-                       {"acked", i.acked},
-                       {"lag_events", lag.events},
-                       {"lag_events_capped", lag.events_capped},
+      nlohmann::json g{{"source", i.key.Source()},   {"group", i.key.group},
+                       {"status", i.status},         {"members", i.members.size()},
+                       {"in_flight", i.in_flight},   {"parked", i.parked},
+                       {"delivered", i.total_items}, {"acked", i.acked},
+                       {"lag_events", lag.events},   {"lag_events_capped", lag.events_capped},
                        {"lag_seconds", lag.seconds}};
       if (i.last_checkpointed) g["checkpoint"] = *i.last_checkpointed;
       if (!i.last_error.empty()) g["last_error"] = i.last_error;

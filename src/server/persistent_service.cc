@@ -71,25 +71,16 @@ Status SettingsFromProto(const S& p, GroupSettings* out) {
   s.live_buffer_size = p.live_buffer_size();
   s.read_batch_size = p.read_batch_size();
   s.history_buffer_size = p.history_buffer_size();
-  switch (p.message_timeout_case()) {
-    case S::kMessageTimeoutMs:
-      s.message_timeout = std::chrono::milliseconds(p.message_timeout_ms());
-      break;
-    case S::kMessageTimeoutTicks:
-      s.message_timeout = std::chrono::milliseconds(p.message_timeout_ticks() / 10000);
-      break;
-    default:
-      break;  // the default
+  // Each duration is a oneof of milliseconds or 100 ns ticks; unset keeps the default.
+  if (p.message_timeout_case() == S::kMessageTimeoutMs) {
+    s.message_timeout = std::chrono::milliseconds(p.message_timeout_ms());
+  } else if (p.message_timeout_case() == S::kMessageTimeoutTicks) {
+    s.message_timeout = std::chrono::milliseconds(p.message_timeout_ticks() / 10000);
   }
-  switch (p.checkpoint_after_case()) {
-    case S::kCheckpointAfterMs:
-      s.checkpoint_after = std::chrono::milliseconds(p.checkpoint_after_ms());
-      break;
-    case S::kCheckpointAfterTicks:
-      s.checkpoint_after = std::chrono::milliseconds(p.checkpoint_after_ticks() / 10000);
-      break;
-    default:
-      break;
+  if (p.checkpoint_after_case() == S::kCheckpointAfterMs) {
+    s.checkpoint_after = std::chrono::milliseconds(p.checkpoint_after_ms());
+  } else if (p.checkpoint_after_case() == S::kCheckpointAfterTicks) {
+    s.checkpoint_after = std::chrono::milliseconds(p.checkpoint_after_ticks() / 10000);
   }
   // The enum (DispatchToSingle = 0, RoundRobin = 1, Pinned = 2) is deprecated in favour of
   // CreateReq's consumer_strategy string, but the Node client sends only the enum.

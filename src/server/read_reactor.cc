@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "server/grpc_convert.h"
+#include "subscriptions/links.h"
 
 namespace kiroku::server {
 namespace {
@@ -31,20 +32,6 @@ EventFilter FromProtoFilter(const ReadReq::Options::FilterOptions& f) {
     out.prefixes.assign(expr.prefix().begin(), expr.prefix().end());
   }
   return out;
-}
-
-// "$>" link events carry "<revision>@<stream>" as data.
-std::optional<std::pair<uint64_t, std::string>> ParseLink(const std::string& data) {
-  size_t at = data.find('@');
-  if (at == std::string::npos || at == 0) return std::nullopt;
-  try {
-    size_t used = 0;
-    uint64_t rev = std::stoull(data.substr(0, at), &used);
-    if (used != at) return std::nullopt;
-    return std::make_pair(rev, data.substr(at + 1));
-  } catch (...) {
-    return std::nullopt;
-  }
 }
 
 }  // namespace
@@ -188,17 +175,7 @@ void ReadReactor::Enqueue(const RecordedEvent& e) {
   auto* ev = resp.mutable_event();
   const RecordedEvent* shown = &e;
   std::optional<RecordedEvent> target;
-  if (resolve_links_ && e.type == "$>") {
-    if (auto link = ParseLink(e.data)) {
-      ReadStreamOptions ro;
-      ro.from = StreamRevision(link->first);
-      ro.max_count = 1;
-      auto r = deps_.store->ReadStream(link->second, ro);
-      if (r.ok() && !r->empty() && r->front().revision.value == link->first) {
-        target = std::move(r->front());
-      }
-    }
-  }
+  if (resolve_links_ && e.type == kLinkEventType) target = ResolveLink(deps_.store, e.data);
   if (target) {
     ToProtoRecorded(*target, structured_uuid_, ev->mutable_event());
     ToProtoRecorded(e, structured_uuid_, ev->mutable_link());

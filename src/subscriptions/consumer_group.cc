@@ -3,35 +3,15 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "subscriptions/links.h"
+
 namespace kiroku {
 namespace {
 
 constexpr const char* kCheckpointType = "$SubscriptionCheckpoint";
-constexpr const char* kLinkType = "$>";
 // A filtered `$all` group examines at most this many records per read when its filter
 // window is not set, so a selective filter cannot stall the pump.
 constexpr uint64_t kDefaultScanWindow = 4096;
-
-// "$>" link events carry "<revision>@<stream>" as data.
-std::optional<std::pair<uint64_t, std::string>> ParseLink(const std::string& data) {
-  size_t at = data.find('@');
-  if (at == std::string::npos || at == 0) return std::nullopt;
-  uint64_t rev = 0;
-  for (size_t i = 0; i < at; ++i) {
-    if (data[i] < '0' || data[i] > '9') return std::nullopt;
-    rev = rev * 10 + static_cast<uint64_t>(data[i] - '0');
-  }
-  return std::make_pair(rev, data.substr(at + 1));
-}
-
-std::optional<RecordedEvent> ReadOne(Store* store, const std::string& stream, uint64_t revision) {
-  ReadStreamOptions o;
-  o.from = StreamRevision(revision);
-  o.max_count = 1;
-  auto r = store->ReadStream(stream, o);
-  if (!r.ok() || r->empty() || r->front().revision.value != revision) return std::nullopt;
-  return std::move(r->front());
-}
 
 // The checkpoint record: where a restarted group resumes.
 std::string CheckpointJson(const GroupStart& resume, std::optional<uint64_t> last) {
@@ -295,9 +275,9 @@ void ConsumerGroup::StartParks(std::vector<Pending> parks, const std::string& re
     const RecordedEvent& e = p.msg->event;
     EventData link;
     link.id = EventId::Random();
-    link.type = kLinkType;
+    link.type = kLinkEventType;
     link.content_type = ContentType::kBinary;
-    link.data = std::to_string(e.revision.value) + "@" + e.stream;
+    link.data = LinkData(e);
     nlohmann::json md;
     md["reason"] = reason;
     md["retry_count"] = p.msg->retry_count;
@@ -364,12 +344,10 @@ bool ConsumerGroup::Fill() {
     // next checkpoint, a trickle that never ends.
     if (key_.all && e.stream == key_.CheckpointStream()) continue;
     auto msg = std::make_shared<GroupMessage>();
-    if (settings_.resolve_links && e.type == kLinkType) {
-      if (auto link = ParseLink(e.data)) {
-        if (auto target = ReadOne(store_, link->second, link->first)) {
-          msg->event = std::move(*target);
-          msg->link = e;
-        }
+    if (settings_.resolve_links && e.type == kLinkEventType) {
+      if (auto target = ResolveLink(store_, e.data)) {
+        msg->event = std::move(*target);
+        msg->link = e;
       }
     }
     const uint64_t seq = key_.all ? e.position.value : e.revision.value;
@@ -553,10 +531,8 @@ Status ConsumerGroup::ReplayParked(std::optional<int64_t> stop_at) {
   if (links->empty()) return Status::Ok();
   std::vector<Pending> replay;
   for (auto& link : *links) {
-    auto target = ParseLink(link.data);
-    if (!target) continue;
-    auto e = ReadOne(store_, target->second, target->first);
-    if (!e) continue;  // the event is gone (deleted, truncated): nothing to replay
+    auto e = ResolveLink(store_, link.data);
+    if (!e) continue;  // malformed, or the event is gone (deleted, truncated): nothing to replay
     auto msg = std::make_shared<GroupMessage>();
     msg->event = std::move(*e);
     msg->link = link;
