@@ -3,7 +3,10 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -21,6 +24,50 @@ bool ValidName(std::string_view s) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
   });
 }
+
+}  // namespace
+
+Result<std::string> ExpandEnvironment(std::string_view text) {
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    const size_t open = text.find("${", i);
+    if (open == std::string_view::npos) {
+      out.append(text.substr(i));
+      break;
+    }
+    out.append(text.substr(i, open - i));
+    const size_t close = text.find('}', open + 2);
+    if (close == std::string_view::npos)
+      return Status::InvalidArgument("unclosed ${ in '" + std::string(text) + "'");
+    std::string_view body = text.substr(open + 2, close - open - 2);
+    std::optional<std::string_view> fallback;
+    if (size_t dash = body.find(":-"); dash != std::string_view::npos) {
+      fallback = body.substr(dash + 2);
+      body = body.substr(0, dash);
+    }
+    const std::string name(body);
+    if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+        })) {
+      return Status::InvalidArgument("bad variable name '${" +
+                                     std::string(text.substr(open + 2, close - open - 2)) + "}'");
+    }
+    const char* value = std::getenv(name.c_str());
+    if (value != nullptr && *value != '\0') {
+      out += value;
+    } else if (fallback) {
+      out.append(*fallback);
+    } else {
+      return Status::InvalidArgument("environment variable " + name + " is not set (write ${" +
+                                     name + ":-default} for a default)");
+    }
+    i = close + 1;
+  }
+  return out;
+}
+
+namespace {
 
 class Parser {
  public:
@@ -45,16 +92,38 @@ class Parser {
       spec_.version = v;
     }
     KIROKU_RETURN_IF_ERROR(ParseSource(root));
-    KIROKU_ASSIGN_OR_RETURN(spec_.target, Scalar(root, "target", true));
+    KIROKU_ASSIGN_OR_RETURN(std::string raw_target, Scalar(root, "target", true));
     spec_.target_line = LineOf(root["target"]);
+    Result<std::string> expanded = ExpandEnvironment(raw_target);
+    if (!expanded.ok()) return Error(root["target"], expanded.status().message());
+    spec_.target = std::move(expanded).value();
     if (spec_.target.rfind("sqlite:", 0) != 0 && spec_.target.rfind("postgresql://", 0) != 0 &&
         spec_.target.rfind("postgres://", 0) != 0) {
       return Error(root["target"], "target must be sqlite:PATH or a postgresql:// URL");
     }
     if (spec_.target == "sqlite:") return Error(root["target"], "sqlite: needs a path");
     if (root["schema"]) {
-      const YAML::Node& n = root["schema"];
-      if (!n.IsScalar()) return Error(n, "schema must be SQL text");
+      YAML::Node n = root["schema"];
+      if (n.IsMap()) {
+        // Per-database DDL: {sqlite: ..., postgresql: ...}; the target picks one. Lets a
+        // spec use what one database does best (SQLite's WITHOUT ROWID tables) while the
+        // `on` statements stay shared.
+        const bool pg = spec_.target.rfind("sqlite:", 0) != 0;
+        for (const auto& kv : n) {
+          const std::string key = kv.first.as<std::string>();
+          if (key != "sqlite" && key != "postgresql") {
+            return Error(kv.first, "schema keys are sqlite and postgresql, not '" + key + "'");
+          }
+        }
+        YAML::Node picked = n[pg ? "postgresql" : "sqlite"];
+        if (!picked) {
+          return Error(n, std::string("schema has no ") + (pg ? "postgresql" : "sqlite") +
+                              " entry for this target");
+        }
+        n = picked;
+      }
+      if (!n.IsScalar())
+        return Error(n, "schema must be SQL text (or {sqlite: SQL, postgresql: SQL})");
       // A block scalar starts on the line after the `schema: |` key.
       int base = ContentLine(n);
       for (SqlChunk& c : SplitSqlStatements(n.as<std::string>())) {

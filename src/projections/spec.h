@@ -69,6 +69,10 @@ struct ProjectionSpec {
 };
 
 Result<ProjectionSpec> ParseSpecFile(const std::string& path);
+// `target` may name environment variables: ${NAME} (an error if unset or empty) and
+// ${NAME:-default}. Used so one spec serves SQLite by default and PostgreSQL by setting one
+// variable in the server's environment.
+Result<std::string> ExpandEnvironment(std::string_view text);
 Result<ProjectionSpec> ParseSpecText(const std::string& text, const std::string& file_name);
 
 }  // namespace kiroku::projections

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include "projections/event_params.h"
 #include "projections/sql_text.h"
 
@@ -95,6 +97,59 @@ batch: {events: 10, ms: 5}
   EXPECT_NE(unknown.status().message().find("u.yaml:2: unknown key 'sourc'"), std::string::npos);
   auto yaml = ParseSpecText("name: [x\n", "y.yaml");
   EXPECT_FALSE(yaml.ok());
+}
+
+TEST(Spec, TargetExpandsEnvironmentVariables) {
+  ::setenv("KIROKU_SPEC_TEST_TARGET", "sqlite:/tmp/from-env.db", 1);
+  ::unsetenv("KIROKU_SPEC_TEST_UNSET");
+  EXPECT_EQ(*ExpandEnvironment("${KIROKU_SPEC_TEST_TARGET}"), "sqlite:/tmp/from-env.db");
+  EXPECT_EQ(*ExpandEnvironment("${KIROKU_SPEC_TEST_TARGET:-sqlite:x}"), "sqlite:/tmp/from-env.db");
+  EXPECT_EQ(*ExpandEnvironment("${KIROKU_SPEC_TEST_UNSET:-sqlite:x.db}"), "sqlite:x.db");
+  EXPECT_EQ(*ExpandEnvironment("postgresql://u@h/${KIROKU_SPEC_TEST_UNSET:-db}?x=1"),
+            "postgresql://u@h/db?x=1");
+  EXPECT_EQ(*ExpandEnvironment("sqlite:plain.db"), "sqlite:plain.db");
+  Result<std::string> unset = ExpandEnvironment("${KIROKU_SPEC_TEST_UNSET}");
+  ASSERT_FALSE(unset.ok());
+  EXPECT_NE(unset.status().message().find("KIROKU_SPEC_TEST_UNSET is not set"), std::string::npos);
+  EXPECT_FALSE(ExpandEnvironment("${KIROKU_SPEC_TEST_TARGET").ok());
+  EXPECT_FALSE(ExpandEnvironment("${bad name}").ok());
+
+  const std::string spec =
+      "name: p\nsource: { all: true }\ntarget: ${KIROKU_SPEC_TEST_UNSET}\n"
+      "schema: CREATE TABLE t(x INTEGER)\non:\n  E: INSERT INTO t VALUES (:data.x)\n";
+  Result<ProjectionSpec> parsed = ParseSpecText(spec, "p.yaml");
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_NE(parsed.status().message().find("p.yaml:3:"), std::string::npos)
+      << parsed.status().message();
+  ::setenv("KIROKU_SPEC_TEST_UNSET", "sqlite:/tmp/p.db", 1);
+  parsed = ParseSpecText(spec, "p.yaml");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  EXPECT_EQ(parsed->target, "sqlite:/tmp/p.db");
+  ::unsetenv("KIROKU_SPEC_TEST_UNSET");
+}
+
+TEST(Spec, SchemaPerDatabase) {
+  const std::string base =
+      "name: p\nsource: { all: true }\non:\n  E: INSERT INTO t VALUES (:data.x)\n";
+  const std::string schema =
+      "schema:\n"
+      "  sqlite: CREATE TABLE t(x INTEGER PRIMARY KEY) WITHOUT ROWID\n"
+      "  postgresql: CREATE TABLE t(x BIGINT PRIMARY KEY)\n";
+  Result<ProjectionSpec> lite =
+      ParseSpecText(base + "target: sqlite:/tmp/p.db\n" + schema, "p.yaml");
+  ASSERT_TRUE(lite.ok()) << lite.status().message();
+  ASSERT_EQ(lite->schema.size(), 1u);
+  EXPECT_NE(lite->schema[0].sql.find("WITHOUT ROWID"), std::string::npos);
+  EXPECT_EQ(lite->schema[0].line, 7);  // the `sqlite:` line
+  Result<ProjectionSpec> other = ParseSpecText(
+      base + "target: sqlite:/tmp/p.db\nschema:\n  postgresql: CREATE TABLE t(x INT)\n", "p.yaml");
+  ASSERT_FALSE(other.ok());
+  EXPECT_NE(other.status().message().find("no sqlite entry"), std::string::npos);
+  Result<ProjectionSpec> typo = ParseSpecText(
+      base + "target: sqlite:/tmp/p.db\nschema:\n  mysql: CREATE TABLE t(x INT)\n", "p.yaml");
+  ASSERT_FALSE(typo.ok());
+  EXPECT_NE(typo.status().message().find("p.yaml:7:"), std::string::npos)
+      << typo.status().message();
 }
 
 }  // namespace

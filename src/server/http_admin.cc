@@ -200,6 +200,9 @@ Status HttpAdmin::Start(const std::string& bind, uint16_t port) {
     res.set_content(nlohmann::json{{"stream", req.matches[1].str()}, {"events", events}}.dump(),
                     "application/json");
   });
+  // Kept-alive clients (Prometheus scrapes) would otherwise wait ~40 ms per response:
+  // headers and body are two writes, and Nagle holds the second for the delayed ACK.
+  http_->set_tcp_nodelay(true);
   int bound =
       port == 0 ? http_->bind_to_any_port(bind) : (http_->bind_to_port(bind, port) ? port : -1);
   if (bound <= 0) {
