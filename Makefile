@@ -7,7 +7,7 @@ CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ASAN_TARGETS = common_test store_test concurrency_test recovery_test fault_test \
   catch_up_reader_test crash_loop_test crash_writer snapshot_test consumer_group_test
 
-.PHONY: deps build run demo test test-asan bench bench-server soak format clean
+.PHONY: deps build run serve demo test test-asan bench bench-server soak format clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -18,9 +18,15 @@ $(BUILD_DIR)/build.ninja: CMakeLists.txt
 build: deps $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-# Starts the server on ./data (kept between runs); Ctrl-C stops it cleanly.
+# Starts kiroku on ./data/events with the study-log projections and the studylog example
+# service in front (examples/studylog), loads a sample on the first run, prints what to
+# try. Ctrl-C stops both cleanly; the data in ./data is kept.
 run: build
-	$(BUILD_DIR)/kiroku serve --data ./data
+	bash examples/studylog/run.sh $(BUILD_DIR)
+
+# Just the server on ./data/events, no example.
+serve: build
+	$(BUILD_DIR)/kiroku serve --data ./data/events
 
 # A short walk through the embedded store (no server), in ./demo-data.
 demo: build
@@ -44,16 +50,32 @@ bench: build
 	$(MAKE) bench-server
 	$(MAKE) bench-groups
 	$(MAKE) bench-projections
+	$(MAKE) bench-studylog
 
 # Projection rebuild (SQLite, PostgreSQL) vs batch SQL, and live lag, on 10M events.
 .PHONY: bench-projections
 bench-projections: build
 	bash bench/projection_bench.sh $(BUILD_DIR)/kiroku-projection-bench
 
+# The study-log example at 1M learners, 10k groups, 50M lessons: generate, rebuild the read
+# model, then page latency (read model vs naive) and freshness under 2k commands/s
+# (examples/studylog/bench/run.sh; STUDYLOG_BENCH_* scale it down).
+.PHONY: bench-studylog
+bench-studylog: build
+	bash examples/studylog/bench/run.sh $(BUILD_DIR)
+
 # Consumer groups: 4 members acking 1M events, and redelivery after a member dies.
 .PHONY: bench-groups
 bench-groups: build
 	bash bench/group_bench.sh $(BUILD_DIR)/kiroku $(BUILD_DIR)/kiroku-group-bench
+
+# kiroku (embedded and over gRPC) next to PostgreSQL, NATS JetStream and Redis on the same
+# workloads, interleaved and repeated, one table (bench/peers/run.sh installs and starts the
+# peers). Builds only the two binaries it runs, so a fresh machine finishes in ~20 minutes.
+.PHONY: bench-peers
+bench-peers: deps $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target kiroku kiroku-peer-bench
+	bash bench/peers/run.sh $(BUILD_DIR)
 
 # The server over gRPC: a private `kiroku serve` on free ports, the load generator, stop.
 bench-server: build

@@ -46,9 +46,11 @@
 #include <vector>
 
 #include "cpu_probe.h"
+#include "event_payload.h"
 #include "kiroku/event.h"
 #include "kiroku/status.h"
 #include "kiroku/store.h"
+#include "machine_probe.h"
 #include "report.h"
 
 namespace kiroku::bench {
@@ -109,46 +111,6 @@ void Progress(const std::string& msg) { std::cerr << "  " << msg << std::endl; }
 
 // ---- the machine ----
 
-std::string ReadFirstMatch(const std::string& path, const std::string& prefix) {
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(prefix, 0) == 0) {
-      size_t colon = line.find(':');
-      std::string v = colon == std::string::npos ? line : line.substr(colon + 1);
-      v.erase(0, v.find_first_not_of(" \t"));
-      return v;
-    }
-  }
-  return "?";
-}
-
-std::string LoadAverage() {
-  std::ifstream in("/proc/loadavg");
-  std::string a, b, c;
-  in >> a >> b >> c;
-  return a + " " + b + " " + c;
-}
-
-// File system type and device of the mount holding `path` (longest matching mount point).
-std::string MountOf(const std::string& path) {
-  std::error_code ec;
-  std::string real = fs::weakly_canonical(path, ec).string();
-  std::ifstream in("/proc/mounts");
-  std::string dev, mnt, type, rest, best = "?";
-  size_t best_len = 0;
-  while (in >> dev >> mnt >> type && std::getline(in, rest)) {
-    bool under =
-        real == mnt || (real.rfind(mnt, 0) == 0 &&
-                        (mnt == "/" || (real.size() > mnt.size() && real[mnt.size()] == '/')));
-    if (under && mnt.size() >= best_len) {
-      best_len = mnt.size();
-      best = type + " on " + dev + " (mounted at " + mnt + ")";
-    }
-  }
-  return best;
-}
-
 std::string GiB(uint64_t bytes) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f GiB", static_cast<double>(bytes) / (1ull << 30));
@@ -181,17 +143,6 @@ Fields Machine(const std::string& data_dir) {
 }
 
 // ---- events ----
-
-// A JSON object of exactly `size` bytes (at least ~40).
-std::string JsonPayload(int size) {
-  std::string head = "{\"learner\":\"learner-000042\",\"lesson\":17,\"pad\":\"";
-  std::string tail = "\"}";
-  int pad = size - static_cast<int>(head.size() + tail.size());
-  if (pad < 0) pad = 0;
-  std::string s = head;
-  for (int i = 0; i < pad; ++i) s.push_back(static_cast<char>('a' + i % 26));
-  return s + tail;
-}
 
 std::vector<EventData> MakeBatch(int n, const std::string& payload) {
   std::vector<EventData> v(static_cast<size_t>(n));
@@ -352,39 +303,14 @@ PhysOutcome RunPhys(const Config& cfg, const std::string& dir) {
   PhysOutcome out;
   fs::create_directories(dir);
   {
-    const std::string path = dir + "/fsync.probe";
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) Die("open " + path + ": " + std::strerror(errno));
-    std::vector<char> buf(4096, 'k');
-    std::vector<double> lat, net;
-    lat.reserve(static_cast<size_t>(cfg.fsync_count));
-    net.reserve(static_cast<size_t>(cfg.fsync_count));
-    double total_ms = 0, wait_ms = 0;
-    for (int i = 0; i < cfg.fsync_count; ++i) {
-      const CpuProbe::Sched s0 = CpuProbe::ThisThread();
-      auto t0 = Clock::now();
-      // Appending, as the log does: the file grows with every write.
-      if (::pwrite(fd, buf.data(), buf.size(), static_cast<off_t>(i) * 4096) != 4096) {
-        Die("write " + path + ": " + std::strerror(errno));
-      }
-      if (::fdatasync(fd) != 0) Die("fdatasync " + path + ": " + std::strerror(errno));
-      const double ms = SecondsSince(t0) * 1e3;
-      const double waited = static_cast<double>(CpuProbe::ThisThread().wait_ns - s0.wait_ns) / 1e6;
-      lat.push_back(ms);
-      net.push_back(std::max(0.0, ms - waited));
-      total_ms += ms;
-      wait_ms += waited;
-    }
-    ::close(fd);
-    ::unlink(path.c_str());
-    std::sort(lat.begin(), lat.end());
-    std::sort(net.begin(), net.end());
-    out.fsync_p50_ms = Percentile(lat, 0.50);
-    out.fsync_p99_ms = Percentile(lat, 0.99);
-    out.fsync_max_ms = lat.back();
-    out.fsync_net_p50_ms = Percentile(net, 0.50);
-    out.fsync_net_p99_ms = Percentile(net, 0.99);
-    out.fsync_cpu_wait_share = total_ms > 0 ? wait_ms / total_ms : 0;
+    auto probe = ProbeFdatasync(dir, cfg.fsync_count);
+    if (!probe.ok()) Die(probe.status().ToString());
+    out.fsync_p50_ms = probe->p50_ms;
+    out.fsync_p99_ms = probe->p99_ms;
+    out.fsync_max_ms = probe->max_ms;
+    out.fsync_net_p50_ms = probe->net_p50_ms;
+    out.fsync_net_p99_ms = probe->net_p99_ms;
+    out.fsync_cpu_wait_share = probe->cpu_wait_share;
   }
   {
     const std::string path = dir + "/seq.probe";

@@ -4,6 +4,8 @@
 # authentication on loopback only. Source this file, then:
 #   pg_cluster_start   -> exports KIROKU_TEST_PG_URL (postgresql://postgres@127.0.0.1:PORT/kiroku)
 #   pg_cluster_stop    -> stops the server and removes the directory (also on EXIT)
+# Settings: PG_FSYNC (on), PG_SHARED_BUFFERS (128MB), PG_MAX_CONNECTIONS (50), and
+# PG_EXTRA_OPTS, more "-c name=value" server options (e.g. synchronous_commit=on).
 set -euo pipefail
 
 PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
@@ -35,7 +37,8 @@ pg_cluster_start() {
     -E UTF8 --locale=C >"$PG_DIR/initdb.log" 2>&1 || { cat "$PG_DIR/initdb.log" >&2; return 1; }
   pg_as_postgres "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
     -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=${PG_FSYNC:-on} \
-        -c max_connections=50 -c shared_buffers=${PG_SHARED_BUFFERS:-128MB}" \
+        -c max_connections=${PG_MAX_CONNECTIONS:-50} -c shared_buffers=${PG_SHARED_BUFFERS:-128MB} \
+        ${PG_EXTRA_OPTS:-}" \
     start >/dev/null || { cat "$PG_DIR/server.log" >&2; return 1; }
   pg_as_postgres "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -qAt \
     -c "CREATE DATABASE kiroku" >/dev/null
