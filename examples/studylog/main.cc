@@ -22,7 +22,9 @@ int main(int argc, char** argv) {
   std::string read_model_target = "sqlite:data/read/studylog.db";
   std::string bind = "127.0.0.1";
   int port = 8080;
-  int threads = 32;
+  // cpp-httplib serves a kept-alive connection on one pool thread until it closes, so
+  // connections beyond the pool wait: size it for the expected client connections.
+  int threads = 64;
   app.add_option("--kiroku", kiroku_url, "kiroku connection string (or embedded:DIR)")
       ->capture_default_str();
   app.add_option("--read-model", read_model_target,
@@ -32,7 +34,8 @@ int main(int argc, char** argv) {
   app.add_option("--port", port, "HTTP port; 0 = any free one")
       ->check(CLI::Range(0, 65535))
       ->capture_default_str();
-  app.add_option("--threads", threads, "request threads")
+  app.add_option("--threads", threads,
+                 "request threads (one per open keep-alive connection; more connections wait)")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);

@@ -20,7 +20,8 @@
 #   STUDYLOG_BENCH_DIR=./bench-data-studylog   STUDYLOG_BENCH_KEEP=0
 #   STUDYLOG_BENCH_REUSE=0   1: reuse the generated events in the data directory if they are
 #                            there from a kept run with the same workload (skips step 1)
-#   STUDYLOG_BENCH_RATE=2000 STUDYLOG_BENCH_SECONDS=30 STUDYLOG_BENCH_PAGES=20000
+#   STUDYLOG_BENCH_RATE=2000 STUDYLOG_BENCH_EXTRA_RATES="500" STUDYLOG_BENCH_SECONDS=30
+#   STUDYLOG_BENCH_PAGES=20000
 #   STUDYLOG_BENCH_NAIVE_PAGES=300 STUDYLOG_BENCH_KEEPALIVE=1 (0: a connection per request)
 # A quick run: STUDYLOG_BENCH_LEARNERS=20000 STUDYLOG_BENCH_GROUPS=200 \
 #   STUDYLOG_BENCH_EVENTS=1000000 STUDYLOG_BENCH_SECONDS=10 make bench-studylog
@@ -39,6 +40,9 @@ DIR=${STUDYLOG_BENCH_DIR:-./bench-data-studylog}
 KEEP=${STUDYLOG_BENCH_KEEP:-0}
 REUSE=${STUDYLOG_BENCH_REUSE:-0}
 RATE=${STUDYLOG_BENCH_RATE:-2000}
+# Freshness again at these rates (space-separated; "" for none): the 2,000/s can be
+# more than 2 shared cores sustain, and freshness below saturation is worth knowing too.
+EXTRA_RATES=${STUDYLOG_BENCH_EXTRA_RATES-500}
 SECONDS_LOAD=${STUDYLOG_BENCH_SECONDS:-30}
 PAGES=${STUDYLOG_BENCH_PAGES:-20000}
 NAIVE_PAGES=${STUDYLOG_BENCH_NAIVE_PAGES:-300}
@@ -167,5 +171,12 @@ echo "== 4. studylog-bench (load $(load))"
 "$BUILD/studylog-bench" --url "$URL" --learners "$LEARNERS" --groups "$GROUPS_N" --seed "$SEED" \
   --pages "$PAGES" --naive-pages "$NAIVE_PAGES" --rate "$RATE" --seconds "$SECONDS_LOAD" \
   $([ "$KEEPALIVE" = 1 ] || echo --no-keep-alive) --json "$LOG/bench.json" | tee "$LOG/bench.out"
+for rate in $EXTRA_RATES; do
+  echo "== 4b. freshness at $rate commands/s (load $(load))"
+  "$BUILD/studylog-bench" --url "$URL" --learners "$LEARNERS" --groups "$GROUPS_N" --seed "$SEED" \
+    --only freshness --rate "$rate" --seconds "$SECONDS_LOAD" \
+    $([ "$KEEPALIVE" = 1 ] || echo --no-keep-alive) --json "$LOG/bench-$rate.json" \
+    | tee "$LOG/bench-$rate.out"
+done
 echo "== done (load $(load)); rebuild $REBUILD_S s"
 if [ "$KEEP" = 1 ]; then echo "   results: $LOG/bench.json"; fi

@@ -53,6 +53,7 @@ struct Options {
   uint64_t seed = 1;
   std::string only = "page,naive,freshness";
   std::string json_path;
+  std::string trace_path;  // one line per measured command: t, latency, freshness
   // page / naive
   int pages = 20000, naive_pages = 300;
   double page_seconds = 120, naive_seconds = 120;
@@ -62,7 +63,10 @@ struct Options {
   double rate = 2000, seconds = 30, warmup = 3;
   int watch_every = 10;
   double poll_ms = 2;
-  int workers = 48, watchers = 8;
+  // Keep workers + watchers + 1 below the service's --threads (32 by default): cpp-httplib
+  // serves each keep-alive connection on one pool thread until it idles out (5 s), so
+  // more connections than threads queue for hundreds of milliseconds.
+  int workers = 24, watchers = 6;
   int pool = 4000;
 };
 
@@ -334,13 +338,18 @@ json RunFreshness(const Options& o) {
   struct Watch {
     size_t learner;
     int64_t expected;
-    Clock::time_point accepted;
+    Clock::time_point sent, accepted;
   };
   std::mutex pool_mu;
   Queue<Command> commands;
   Queue<Watch> watches;
   std::mutex stats_mu;
   Samples cmd_sched, cmd_service, fresh;
+  struct TraceRow {
+    double at_s, cmd_ms, fresh_ms;
+  };
+  std::vector<TraceRow> trace;  // guarded by stats_mu
+  const auto trace_t0 = Clock::now();
   uint64_t ok = 0, measured_ok = 0, errors = 0, duplicates = 0, timeouts = 0, skipped = 0;
   std::string first_error;
   const std::string run = std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -386,7 +395,12 @@ json RunFreshness(const Options& o) {
           ++measured_ok;
           cmd_sched.Add(Ms(done - c->scheduled));
           cmd_service.Add(Ms(done - sent));
-          if (c->watch) watches.Push({c->learner, *expected, done});
+          if (c->watch) {
+            watches.Push({c->learner, *expected, sent, done});
+          } else if (!o.trace_path.empty()) {
+            trace.push_back(
+                {std::chrono::duration<double>(sent - trace_t0).count(), Ms(done - sent), NAN});
+          }
         }
       }
     });
@@ -406,6 +420,10 @@ json RunFreshness(const Options& o) {
           if (c && *c >= wt->expected) {
             std::lock_guard l(stats_mu);
             fresh.Add(Ms(now - wt->accepted));
+            if (!o.trace_path.empty()) {
+              trace.push_back({std::chrono::duration<double>(wt->sent - trace_t0).count(),
+                               Ms(wt->accepted - wt->sent), Ms(now - wt->accepted)});
+            }
             break;
           }
           if (now - wt->accepted > std::chrono::seconds(10)) {
@@ -456,6 +474,16 @@ json RunFreshness(const Options& o) {
   watches.Close();
   for (auto& t : watchers) t.join();
 
+  if (!o.trace_path.empty()) {
+    std::sort(trace.begin(), trace.end(),
+              [](const TraceRow& a, const TraceRow& b) { return a.at_s < b.at_s; });
+    if (FILE* f = std::fopen(o.trace_path.c_str(), "w")) {
+      std::fprintf(f, "# sent_s command_ms freshness_ms (nan: not watched)\n");
+      for (const TraceRow& r : trace)
+        std::fprintf(f, "%.4f %.3f %.3f\n", r.at_s, r.cmd_ms, r.fresh_ms);
+      std::fclose(f);
+    }
+  }
   const double window = std::max(o.seconds - o.warmup, 1e-9);
   json j;
   j["offered_rate"] = o.rate;
@@ -505,6 +533,8 @@ int Main(int argc, char** argv) {
   app.add_option("--only", o.only, "comma-separated phases: page, naive, freshness")
       ->capture_default_str();
   app.add_option("--json", o.json_path, "write every figure as JSON to this file");
+  app.add_option("--trace", o.trace_path,
+                 "freshness: write each measured command (send time, latency, freshness) here");
   app.add_option("--pages", o.pages, "read-model page requests")->capture_default_str();
   app.add_option("--page-seconds", o.page_seconds, "time limit of the page phase")
       ->capture_default_str();
