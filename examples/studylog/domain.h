@@ -104,6 +104,13 @@ struct StudyGroup {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(StudyGroup::State, created, name, members)
 
+// How the service's repositories snapshot (http_api.cc), and so what studylog-gen writes
+// for generated streams to load the same way: a learner loads from a snapshot plus at most
+// 49 lessons.
+inline constexpr uint64_t kLearnerSnapshotEvery = 50;
+inline constexpr uint64_t kGroupSnapshotEvery = 100;
+inline constexpr uint32_t kKeepSnapshots = 2;
+
 // Domain error codes (HTTP status mapping lives in http_api.cc).
 inline constexpr std::string_view kLearnerExists = "learner_exists";
 inline constexpr std::string_view kLearnerNotFound = "learner_not_found";

@@ -133,14 +133,14 @@ struct HttpApi::Impl {
 
   static kiroku::RepositoryOptions LearnerOptions() {
     kiroku::RepositoryOptions o;
-    o.snapshot_every = 50;  // a learner loads from a snapshot plus at most 49 lessons
-    o.keep_snapshots = 2;
+    o.snapshot_every = kLearnerSnapshotEvery;
+    o.keep_snapshots = kKeepSnapshots;
     return o;
   }
   static kiroku::RepositoryOptions GroupOptions() {
     kiroku::RepositoryOptions o;
-    o.snapshot_every = 100;
-    o.keep_snapshots = 2;
+    o.snapshot_every = kGroupSnapshotEvery;
+    o.keep_snapshots = kKeepSnapshots;
     return o;
   }
 
@@ -307,13 +307,16 @@ void HttpApi::Impl::GroupPage(const httplib::Request& req, httplib::Response& re
     if (!p.ok()) return ReplyError(res, FromStatus(p.status()));
     page = std::move(*p);
   } else {
-    Result<bool> exists = read_model->GroupExists(group_id);
-    if (!exists.ok()) return ReplyError(res, FromStatus(exists.status()));
-    if (*exists) {
-      Result<Page> p = read_model->GroupPage(*request);
-      if (!p.ok()) return ReplyError(res, FromStatus(p.status()));
-      page = std::move(*p);
+    Result<Page> p = read_model->GroupPage(*request);
+    if (!p.ok()) return ReplyError(res, FromStatus(p.status()));
+    // Only an empty page can mean "no such group": one query for every other page.
+    bool exists = !p->rows.empty();
+    if (!exists) {
+      Result<bool> found = read_model->GroupExists(group_id);
+      if (!found.ok()) return ReplyError(res, FromStatus(found.status()));
+      exists = *found;
     }
+    if (exists) page = std::move(*p);
   }
   if (!page) {
     return ReplyError(

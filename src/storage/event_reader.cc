@@ -3,42 +3,12 @@
 #include <algorithm>
 #include <regex>
 
+#include "common/event_filter_matcher.h"
 #include "storage/log_format.h"
 #include "storage/stream_heads.h"
 
 namespace kiroku {
 namespace {
-
-// Compiled form of an EventFilter.
-class Matcher {
- public:
-  static Result<Matcher> Make(const EventFilter& f) {
-    Matcher m;
-    m.filter_ = &f;
-    if (f.target != EventFilter::Target::kNone && f.prefixes.empty()) {
-      try {
-        m.regex_.emplace(f.regex, std::regex::ECMAScript | std::regex::optimize);
-      } catch (const std::regex_error& e) {
-        return Status::InvalidArgument("invalid filter regex '" + f.regex + "': " + e.what());
-      }
-    }
-    return m;
-  }
-  bool Matches(const EventFields& e) const {
-    if (filter_->target == EventFilter::Target::kNone) return true;
-    std::string_view s = filter_->target == EventFilter::Target::kStreamName ? e.stream : e.type;
-    if (!filter_->prefixes.empty()) {
-      for (const auto& p : filter_->prefixes)
-        if (s.substr(0, p.size()) == p) return true;
-      return false;
-    }
-    return std::regex_search(s.begin(), s.end(), *regex_);
-  }
-
- private:
-  const EventFilter* filter_ = nullptr;
-  std::optional<std::regex> regex_;
-};
 
 EventView ToView(const EventFields& f, uint64_t position) {
   EventView v;
@@ -219,7 +189,7 @@ Result<bool> EventReader::IsRecordStart(uint64_t position) {
 Result<Position> EventReader::ScanForwards(const ReadAllOptions& o, const EventVisitor& visit,
                                            bool* end_of_log,
                                            std::optional<Position>* last_scanned) {
-  KIROKU_ASSIGN_OR_RETURN(Matcher m, Matcher::Make(o.filter));
+  KIROKU_ASSIGN_OR_RETURN(EventFilterMatcher m, EventFilterMatcher::Make(o.filter));
   const uint64_t end = visible_end_->load(std::memory_order_acquire);
   if (o.from.value >= end) {
     *end_of_log = true;
@@ -251,7 +221,7 @@ Result<Position> EventReader::ScanForwards(const ReadAllOptions& o, const EventV
     *last_scanned = Position(rec.position);
     EventFields f;
     if (!DecodeEventBody(rec.body, &f)) return BadBody(rec.position);
-    if (!m.Matches(f)) continue;
+    if (!m.Matches(f.stream, f.type)) continue;
     ++matched;
     if (!visit(ToView(f, rec.position))) return Position(cursor.position());
   }
@@ -262,7 +232,7 @@ Result<Position> EventReader::ScanForwards(const ReadAllOptions& o, const EventV
 Result<Position> EventReader::ScanBackwards(const ReadAllOptions& o, const EventVisitor& visit,
                                             bool* end_of_log,
                                             std::optional<Position>* last_scanned) {
-  KIROKU_ASSIGN_OR_RETURN(Matcher m, Matcher::Make(o.filter));
+  KIROKU_ASSIGN_OR_RETURN(EventFilterMatcher m, EventFilterMatcher::Make(o.filter));
   auto first_seg = segments_->First();
   if (!first_seg) {
     *end_of_log = true;
@@ -309,7 +279,7 @@ Result<Position> EventReader::ScanBackwards(const ReadAllOptions& o, const Event
       *last_scanned = Position(it->position);
       EventFields f;
       if (!DecodeEventBody(it->body, &f)) return BadBody(it->position);
-      if (!m.Matches(f)) continue;
+      if (!m.Matches(f.stream, f.type)) continue;
       ++matched;
       // The continuation reads strictly before this event.
       if (!visit(ToView(f, it->position)) || matched >= o.max_count) {

@@ -5,31 +5,11 @@ namespace kiroku {
 CatchUpReader::CatchUpReader(Store* store, SubscriptionSource source)
     : store_(store), source_(std::move(source)) {}
 
-bool CatchUpReader::Matches(const EventView& e) const {
-  const EventFilter& f = source_.filter;
-  if (f.target == EventFilter::Target::kNone) return true;
-  std::string_view s = f.target == EventFilter::Target::kStreamName ? e.stream : e.type;
-  if (!f.prefixes.empty()) {
-    for (const auto& p : f.prefixes) {
-      if (s.substr(0, p.size()) == p) return true;
-    }
-    return false;
-  }
-  return std::regex_search(s.begin(), s.end(), *regex_);
-}
-
 Status CatchUpReader::Init() {
   initialized_ = true;
   using Start = SubscriptionSource::Start;
   if (source_.all) {
-    const EventFilter& f = source_.filter;
-    if (f.target != EventFilter::Target::kNone && f.prefixes.empty()) {
-      try {
-        regex_.emplace(f.regex, std::regex::ECMAScript | std::regex::optimize);
-      } catch (const std::regex_error& e) {
-        return Status::InvalidArgument("invalid filter regex '" + f.regex + "': " + e.what());
-      }
-    }
+    KIROKU_ASSIGN_OR_RETURN(matcher_, EventFilterMatcher::Make(source_.filter));
     switch (source_.start) {
       case Start::kBeginning:
         cursor_ = Position::Start();
@@ -88,7 +68,7 @@ Result<CatchUpBatch> CatchUpReader::Next(size_t max_events, size_t max_scanned) 
     auto visit = [&](const EventView& e) {
       ++batch.scanned;
       batch.checkpoint = e.position;
-      if (Matches(e)) batch.events.push_back(e.ToRecorded());
+      if (matcher_.Matches(e.stream, e.type)) batch.events.push_back(e.ToRecorded());
       stopped =
           batch.events.size() >= max_events || (max_scanned != 0 && batch.scanned >= max_scanned);
       return !stopped;

@@ -8,10 +8,10 @@
 
 #include <cstdint>
 #include <optional>
-#include <regex>
 #include <string>
 #include <vector>
 
+#include "common/event_filter_matcher.h"
 #include "kiroku/store.h"
 
 namespace kiroku {
@@ -39,6 +39,9 @@ struct CatchUpBatch {
 class CatchUpReader {
  public:
   CatchUpReader(Store* store, SubscriptionSource source);
+  // Pinned: matcher_ points into source_.
+  CatchUpReader(const CatchUpReader&) = delete;
+  CatchUpReader& operator=(const CatchUpReader&) = delete;
 
   // Reads up to max_events from the cursor. For `$all`, at most max_scanned records are
   // examined per call so a selective filter returns periodically with a checkpoint.
@@ -48,10 +51,6 @@ class CatchUpReader {
 
  private:
   Status Init();
-  // The `$all` filter, applied here rather than in the store so that every record examined
-  // is counted (filtered subscriptions checkpoint every N records examined). Same semantics
-  // as the store's EventFilter: any prefix, else an ECMAScript regex_search.
-  bool Matches(const EventView& e) const;
 
   Store* store_;
   SubscriptionSource source_;
@@ -59,7 +58,10 @@ class CatchUpReader {
   Position cursor_;             // `$all`: next position to read
   uint64_t next_revision_ = 0;  // stream: next revision to read
   Position seen_end_;
-  std::optional<std::regex> regex_;
+  // The `$all` filter, applied here rather than in the store so that every record examined
+  // is counted (filtered subscriptions checkpoint every N records examined). Borrows
+  // source_.filter.
+  EventFilterMatcher matcher_;
 };
 
 }  // namespace kiroku

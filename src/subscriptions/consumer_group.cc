@@ -180,19 +180,25 @@ void ConsumerGroup::Leave(uint64_t member_id) {
   wake_();
 }
 
+std::optional<ConsumerGroup::Pending> ConsumerGroup::TakeOutstanding(
+    std::unordered_map<EventId, Outstanding, IdHash>::iterator it) {
+  if (it == outstanding_.end()) return std::nullopt;
+  for (auto& m : members_) {
+    if (m.id == it->second.member) --m.in_flight;
+  }
+  Pending p = std::move(it->second.pending);
+  outstanding_.erase(it);
+  return p;
+}
+
 void ConsumerGroup::Ack(uint64_t, const std::vector<EventId>& ids) {
   {
     std::lock_guard lock(mu_);
     for (const auto& id : ids) {
-      auto it = outstanding_.find(id);
-      if (it == outstanding_.end()) continue;
-      for (auto& m : members_) {
-        if (m.id == it->second.member) --m.in_flight;
-      }
-      Pending p = std::move(it->second.pending);
-      outstanding_.erase(it);
+      std::optional<Pending> p = TakeOutstanding(outstanding_.find(id));
+      if (!p) continue;
       ++acked_;
-      Finish(p);
+      Finish(*p);
     }
   }
   wake_();
@@ -205,13 +211,9 @@ void ConsumerGroup::Nack(uint64_t member_id, const std::vector<EventId>& ids, Na
   {
     std::lock_guard lock(mu_);
     for (const auto& id : ids) {
-      auto it = outstanding_.find(id);
-      if (it == outstanding_.end()) continue;
-      for (auto& m : members_) {
-        if (m.id == it->second.member) --m.in_flight;
-      }
-      Pending p = std::move(it->second.pending);
-      outstanding_.erase(it);
+      std::optional<Pending> taken = TakeOutstanding(outstanding_.find(id));
+      if (!taken) continue;
+      Pending p = std::move(*taken);
       switch (action) {
         case NackAction::kPark:
           parks.push_back(std::move(p));
@@ -315,12 +317,7 @@ void ConsumerGroup::ExpireTimeouts(Clock::time_point now, std::vector<Pending>* 
     if (!stale && deadline > now) break;
     deadlines_.pop_front();
     if (stale) continue;
-    for (auto& m : members_) {
-      if (m.id == it->second.member) --m.in_flight;
-    }
-    Pending p = std::move(it->second.pending);
-    outstanding_.erase(it);
-    RetryOrPark(std::move(p), parks, "message timeout");
+    RetryOrPark(std::move(*TakeOutstanding(it)), parks, "message timeout");
   }
 }
 

@@ -163,6 +163,9 @@ class ConsumerGroup : public std::enable_shared_from_this<ConsumerGroup> {
   bool Fill();
   void Dispatch(Deliveries* out);
   Member* Choose(const GroupMessage& m);
+  // Removes an in-flight event (end() = none), freeing its member's slot. Under mu_.
+  std::optional<Pending> TakeOutstanding(
+      std::unordered_map<EventId, Outstanding, IdHash>::iterator it);
   void Finish(const Pending& p);
   // Retry with count + 1, or park when the count is exhausted (appends to *parks).
   void RetryOrPark(Pending p, std::vector<Pending>* parks, const std::string& reason);

@@ -5,6 +5,11 @@
 namespace kiroku {
 namespace {
 
+Status NoSuchGroup(const GroupKey& key) {
+  return Status::NotFound("subscription group " + key.group + " on " + key.Source() +
+                          " does not exist");
+}
+
 constexpr const char* kConfigType = "$PersistentConfig";
 constexpr int kConfigVersion = 1;
 
@@ -148,16 +153,7 @@ Status ConsumerGroups::Update(const GroupKey& key, const GroupSettings& settings
   KIROKU_RETURN_IF_ERROR(ValidateKey(key));
   KIROKU_RETURN_IF_ERROR(settings.Validate());
   std::lock_guard admin(admin_mu_);
-  std::shared_ptr<ConsumerGroup> old;
-  {
-    std::lock_guard lock(mu_);
-    auto it = groups_.find(key);
-    if (it == groups_.end()) {
-      return Status::NotFound("subscription group " + key.group + " on " + key.Source() +
-                              " does not exist");
-    }
-    old = it->second;
-  }
+  KIROKU_ASSIGN_OR_RETURN(std::shared_ptr<ConsumerGroup> old, Find(key));
   GroupSettings merged = settings;
   if (key.all && settings.filter.target == EventFilter::Target::kNone) {
     merged.filter = old->settings().filter;  // Update carries no filter: keep the group's
@@ -183,10 +179,7 @@ Status ConsumerGroups::Delete(const GroupKey& key) {
   {
     std::lock_guard lock(mu_);
     auto it = groups_.find(key);
-    if (it == groups_.end()) {
-      return Status::NotFound("subscription group " + key.group + " on " + key.Source() +
-                              " does not exist");
-    }
+    if (it == groups_.end()) return NoSuchGroup(key);
     old = it->second;
     groups_.erase(it);
   }
@@ -202,10 +195,7 @@ Status ConsumerGroups::Delete(const GroupKey& key) {
 Result<std::shared_ptr<ConsumerGroup>> ConsumerGroups::Find(const GroupKey& key) const {
   std::lock_guard lock(mu_);
   auto it = groups_.find(key);
-  if (it == groups_.end()) {
-    return Status::NotFound("subscription group " + key.group + " on " + key.Source() +
-                            " does not exist");
-  }
+  if (it == groups_.end()) return NoSuchGroup(key);
   return it->second;
 }
 

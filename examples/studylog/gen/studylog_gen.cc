@@ -19,11 +19,11 @@
 //     lesson_id = "k<n>" (n counts the learner's lessons from 0), minutes 5..90, score
 //     0.0..100.0 (one decimal), first_of_day = first lesson of the learner's day.
 //  4. The snapshots the service's repositories would have written along the way
-//     (http_api.cc: Repository<Learner> every 50 events, Repository<StudyGroup> every 100,
-//     keeping the last 2): a learner's append is split where a lesson makes the stream
-//     length a multiple of --snapshot-every and carries a snapshot of Learner::State there;
-//     likewise for groups. Without them every command on a generated learner would replay
-//     its whole history. Over embedded:, the snapshot records follow their events in
+//     (domain.h, as http_api.cc uses them: Repository<Learner> every 50 events,
+//     Repository<StudyGroup> every 100, keeping the last 2): a learner's append is split where a
+//     lesson makes the stream length a multiple of --snapshot-every and carries a snapshot of
+//     Learner::State there; likewise for groups. Without them every command on a generated learner
+//     would replay its whole history. Over embedded:, the snapshot records follow their events in
 //     separate appends (the store has no asynchronous AppendWithSnapshot); over esdb://,
 //     EventStore::AppendWithSnapshot writes them in one transaction.
 // Registration events precede every event that references a learner or group in $all, and
@@ -98,9 +98,9 @@ struct Options {
   bool check_json = false;
   bool dry_run = false;
   int64_t max_in_flight = 400000;
-  // As the service's repositories (http_api.cc): snapshot every N events, keep the last K.
-  uint64_t snapshot_every = 50, group_snapshot_every = 100;
-  uint32_t keep_snapshots = 2;
+  // As the service's repositories (domain.h): snapshot every N events, keep the last K.
+  uint64_t snapshot_every = kLearnerSnapshotEvery, group_snapshot_every = kGroupSnapshotEvery;
+  uint32_t keep_snapshots = kKeepSnapshots;
 };
 
 // ---- deterministic randomness (xoshiro256**, seeded by splitmix64) ----
@@ -1019,8 +1019,8 @@ int Main(int argc, char** argv) {
       ->check(CLI::Range(int64_t{1000}, int64_t{100000000}));
   app.add_option("--snapshot-every", o.snapshot_every,
                  "write a learner snapshot where Repository<Learner> would: whenever a lesson "
-                 "makes the stream length a multiple of this (0 = no snapshots); keep in step "
-                 "with http_api.cc")
+                 "makes the stream length a multiple of this (0 = no snapshots); the default is "
+                 "the service's (domain.h)")
       ->default_val(50);
   app.add_option("--group-snapshot-every", o.group_snapshot_every,
                  "the same for groups (0 = no snapshots)")
