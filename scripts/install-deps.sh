@@ -10,7 +10,7 @@ packages=(
   libzstd-dev liblz4-dev libsnappy-dev libbz2-dev zlib1g-dev
   nlohmann-json3-dev libcli11-dev libfmt-dev libyaml-cpp-dev libcpp-httplib-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libthrift-dev thrift-compiler ccache
+  libthrift-dev thrift-compiler ccache python3
   postgresql-15 postgresql-client-15 sqlite3 procps
 )
 
