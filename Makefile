@@ -4,7 +4,7 @@ ASAN_DIR ?= build-asan
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 # The storage-labelled test binaries (engine, recovery, faults, crash loop, subscriptions).
-ASAN_TARGETS = common_test store_test concurrency_test recovery_test fault_test \
+ASAN_TARGETS = common_test store_test concurrency_test recovery_test corruption_test fault_test \
   catch_up_reader_test crash_loop_test crash_writer snapshot_test consumer_group_test
 
 .PHONY: deps build run serve demo test test-asan bench bench-server soak format clean

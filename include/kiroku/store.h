@@ -18,12 +18,15 @@
 #include <string_view>
 #include <vector>
 
+#include "kiroku/append_result.h"
+#include "kiroku/env.h"
 #include "kiroku/event.h"
+#include "kiroku/read.h"
+#include "kiroku/snapshot.h"
 #include "kiroku/status.h"
+#include "kiroku/stream_metadata.h"
 
 namespace kiroku {
-
-class Env;  // src/common/env.h: the file and clock seam (tests inject faults through it)
 
 enum class Durability : uint8_t {
   kSyncEveryGroup,  // default: fdatasync each commit group before acknowledging it
@@ -47,116 +50,6 @@ struct StoreOptions {
   Env* env = nullptr;
 };
 
-struct AppendResult {
-  StreamRevision current_revision;  // revision of the last event written (next expected)
-  Position position;                // position of the last event written
-};
-
-struct DeleteResult {
-  Position position;  // position of the metadata / tombstone event written
-};
-
-enum class Direction : uint8_t { kForwards, kBackwards };
-
-struct ReadStreamOptions {
-  Direction direction = Direction::kForwards;
-  // Forwards: first revision to return. Backwards: first (highest) revision to return;
-  // StreamRevision::End() starts at the last event.
-  StreamRevision from = StreamRevision::Start();
-  uint64_t max_count = UINT64_MAX;
-};
-
-// Server-side filter for `$all`. Prefix filters match any of the prefixes; a regex filter
-// uses ECMAScript syntax and matches anywhere in the name (std::regex_search).
-struct EventFilter {
-  enum class Target : uint8_t { kNone, kStreamName, kEventType };
-  Target target = Target::kNone;
-  std::vector<std::string> prefixes;
-  std::string regex;  // used when prefixes is empty
-
-  static EventFilter StreamPrefix(std::vector<std::string> p) {
-    return {Target::kStreamName, std::move(p), {}};
-  }
-  static EventFilter StreamRegex(std::string r) { return {Target::kStreamName, {}, std::move(r)}; }
-  static EventFilter EventTypePrefix(std::vector<std::string> p) {
-    return {Target::kEventType, std::move(p), {}};
-  }
-  static EventFilter EventTypeRegex(std::string r) {
-    return {Target::kEventType, {}, std::move(r)};
-  }
-};
-
-struct ReadAllOptions {
-  Direction direction = Direction::kForwards;
-  // Forwards: events at or after this position. Backwards: events strictly before it;
-  // Position::End() starts at the last event.
-  Position from = Position::Start();
-  uint64_t max_count = UINT64_MAX;
-  EventFilter filter;
-  // Stop after examining this many records even if fewer than max_count matched, so a
-  // selective filter cannot turn one call into a full scan. 0 = no limit.
-  uint64_t max_scanned = 0;
-};
-
-struct ReadAllResult {
-  std::vector<RecordedEvent> events;
-  // Where to continue in the same direction (a checkpoint for filtered reads).
-  Position next;
-  bool end_of_log = false;  // nothing left in this direction at the time of the read
-  // Position of the last record examined (matching the filter or not), if any: a filtered
-  // reader can resume after it without missing a match.
-  std::optional<Position> last_scanned;
-};
-
-struct StreamMetadata {
-  std::optional<uint64_t> max_count;                  // $maxCount
-  std::optional<std::chrono::seconds> max_age;        // $maxAge
-  std::optional<StreamRevision> truncate_before;      // $tb
-  std::optional<std::chrono::seconds> cache_control;  // $cacheControl
-  std::string acl_json;                               // $acl, raw JSON object text, empty if absent
-  std::string custom_json;  // other keys as a JSON object text, empty if none
-
-  // Serialise to the KurrentDB metadata JSON document.
-  std::string ToJson() const;
-  // Parse a KurrentDB metadata JSON document; InvalidArgument if malformed.
-  static Result<StreamMetadata> FromJson(std::string_view json);
-  bool operator==(const StreamMetadata&) const = default;
-};
-
-struct StreamMetadataResult {
-  StreamMetadata metadata;
-  // Revision of the latest `$$stream` event, nullopt if metadata was never set.
-  std::optional<StreamRevision> metastream_revision;
-};
-
-// A snapshot of a stream's folded state, as proposed by a writer (Store::AppendWithSnapshot).
-// The store does not interpret `data`; `schema_version` tells a reader which codec wrote it.
-struct SnapshotData {
-  uint32_t schema_version = 1;
-  ContentType content_type = ContentType::kJson;
-  std::string data;
-};
-
-struct SnapshotOptions {
-  // > 0: only the newest `keep_last` snapshots of the stream stay readable (the store sets
-  // $maxCount on the snapshot stream in the same transaction). 0 keeps every snapshot.
-  uint32_t keep_last = 0;
-  // Also hide the stream's events before the snapshot's revision ($tb = covered revision),
-  // in the same transaction. Readers that do not use snapshots no longer see those events.
-  bool truncate_before = false;
-};
-
-// A snapshot as stored. It lives in the system stream SnapshotStreamOf(stream)
-// (docs/format/log.md, "Snapshots").
-struct StoredSnapshot {
-  StreamRevision revision;  // the last event of the stream the snapshot covers
-  uint32_t schema_version = 0;
-  ContentType content_type = ContentType::kJson;
-  std::string data;
-  Position position;  // of the snapshot record in the log
-  int64_t created_us = 0;
-};
-
 // Figures for monitoring and the CLI.
 struct StoreStats {
   Position log_end;
@@ -173,7 +66,6 @@ struct StoreStats {
   double sync_latency_sum_seconds = 0;
 };
 
-using AppendCallback = std::function<void(Result<AppendResult>)>;
 // Return false to stop the scan.
 using EventVisitor = std::function<bool(const EventView&)>;
 
@@ -220,6 +112,13 @@ class Store {
                                                   std::vector<EventData> events,
                                                   SnapshotData snapshot,
                                                   const SnapshotOptions& options = {}) = 0;
+  // As AppendWithSnapshot, without blocking: `done` runs exactly once, on an internal thread
+  // (or at once, on the caller's, if the request is refused before it is queued), after the
+  // events and the snapshot are durable or the append failed. Keep it short. Appends
+  // submitted one after another from one thread commit in that order.
+  virtual void AppendWithSnapshotAsync(std::string_view stream, ExpectedRevision expected,
+                                       std::vector<EventData> events, SnapshotData snapshot,
+                                       const SnapshotOptions& options, AppendCallback done) = 0;
   // The newest readable snapshot of `stream` covering a revision <= `at_or_below`, nullopt if
   // none. Snapshots of a soft-deleted stream, or covering a revision below its $tb (which a
   // revival after a soft delete also sets), are not returned. StreamDeleted if the stream is

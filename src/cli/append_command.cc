@@ -2,15 +2,16 @@
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 
-#include "cli/backend.h"
 #include "cli/commands.h"
+#include "cli/store_flags.h"
 
 namespace kiroku::cli {
 namespace {
 
 struct AppendArgs {
-  BackendFlags backend;
+  StoreFlags store_flags;
   std::string stream, type, payload, metadata, expected = "any";
   bool json = false;
 };
@@ -21,11 +22,12 @@ Result<ExpectedRevision> ParseExpected(const std::string& s) {
   if (s == "any") return ExpectedRevision::Any();
   if (s == "no_stream" || s == "no-stream") return ExpectedRevision::NoStream();
   if (s == "stream_exists" || s == "stream-exists") return ExpectedRevision::StreamExists();
-  try {
-    size_t used = 0;
-    unsigned long long v = std::stoull(s, &used);
-    if (used == s.size()) return ExpectedRevision::Exact(StreamRevision(v));
-  } catch (...) {
+  // Digits only: std::stoull alone would take "-1" as 2^64-1 and " 7" as 7.
+  if (!s.empty() && s.find_first_not_of("0123456789") == std::string::npos) {
+    try {
+      return ExpectedRevision::Exact(StreamRevision(std::stoull(s)));
+    } catch (const std::out_of_range&) {
+    }
   }
   return Status::InvalidArgument("--expected must be any, no_stream, stream_exists or a revision");
 }
@@ -67,7 +69,7 @@ void AddAppendCommand(CLI::App& app, Action* action) {
   auto a = std::make_shared<AppendArgs>();
   auto* cmd = app.add_subcommand(
       "append", "Append events to a stream (one from flags, or JSON lines on stdin)");
-  AddBackendFlags(cmd, &a->backend);
+  AddStoreFlags(cmd, &a->store_flags);
   cmd->add_option("--stream", a->stream, "Stream name")->required();
   cmd->add_option("--type", a->type, "Event type (omit to read JSON lines from stdin)");
   cmd->add_option("--payload", a->payload, "Event data (JSON)")->default_val("{}");
@@ -91,10 +93,10 @@ void AddAppendCommand(CLI::App& app, Action* action) {
         if (!r.ok()) return PrintError(r.status());
         events = std::move(r).value();
       }
-      auto backend = OpenBackend(a->backend);
-      if (!backend.ok()) return PrintError(backend.status());
+      auto events_store = OpenEventStoreForCli(a->store_flags);
+      if (!events_store.ok()) return PrintError(events_store.status());
       size_t n = events.size();
-      auto r = (*backend)->Append(a->stream, *expected, std::move(events));
+      auto r = (*events_store)->Append(a->stream, *expected, std::move(events));
       if (!r.ok()) return PrintError(r.status());
       if (a->json) {
         std::printf("{\"events\":%zu,\"current_revision\":%llu,\"position\":%llu}\n", n,

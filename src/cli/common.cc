@@ -2,21 +2,14 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/store_flags.h"
 
 namespace kiroku::cli {
 
 Result<std::unique_ptr<Store>> OpenStoreForCli(const std::string& dir,
                                                const std::string& durability) {
   StoreOptions o;
-  if (durability == "sync") {
-    o.durability = Durability::kSyncEveryGroup;
-  } else if (durability == "interval") {
-    o.durability = Durability::kSyncInterval;
-  } else if (durability == "none") {
-    o.durability = Durability::kNoSync;
-  } else {
-    return Status::InvalidArgument("--durability must be sync, interval or none");
-  }
+  KIROKU_ASSIGN_OR_RETURN(o.durability, ParseDurability(durability));
   return Store::Open(dir, o);
 }
 

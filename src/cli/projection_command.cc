@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "cli/commands.h"
-#include "kiroku/client.h"
+#include "kiroku/event_store.h"
 #include "projections/checkpoint_table.h"
 #include "projections/event_source.h"
 #include "projections/runner.h"
@@ -33,15 +33,15 @@ struct SourceFlags {
 // Owns whatever the source reads from.
 struct OpenedSource {
   std::unique_ptr<Store> store;
-  std::unique_ptr<RemoteClient> client;
+  std::unique_ptr<EventStore> events;
   std::unique_ptr<pj::EventSource> source;
 };
 
 Result<OpenedSource> OpenSource(const SourceFlags& f) {
   OpenedSource o;
   if (!f.url.empty()) {
-    KIROKU_ASSIGN_OR_RETURN(o.client, RemoteClient::Connect(f.url));
-    o.source = pj::MakeRemoteSource(o.client.get());
+    KIROKU_ASSIGN_OR_RETURN(o.events, OpenEventStore(f.url));
+    o.source = pj::MakeSubscriptionSource(o.events.get());
   } else if (!f.data_dir.empty()) {
     KIROKU_ASSIGN_OR_RETURN(o.store, OpenStoreForCli(f.data_dir, "sync"));
     o.source = pj::MakeEmbeddedSource(o.store.get());

@@ -1,14 +1,14 @@
 // kiroku read --data DIR (--stream S | --all) [--from] [--backwards] [--count] [filters]
 #include <cstdio>
 
-#include "cli/backend.h"
 #include "cli/commands.h"
+#include "cli/store_flags.h"
 
 namespace kiroku::cli {
 namespace {
 
 struct ReadArgs {
-  BackendFlags backend;
+  StoreFlags store_flags;
   std::string stream;
   bool all = false, backwards = false, json = false;
   std::string from;
@@ -22,7 +22,7 @@ struct ReadArgs {
 void AddReadCommand(CLI::App& app, Action* action) {
   auto a = std::make_shared<ReadArgs>();
   auto* cmd = app.add_subcommand("read", "Read a stream or $all");
-  AddBackendFlags(cmd, &a->backend);
+  AddStoreFlags(cmd, &a->store_flags);
   auto* s = cmd->add_option("--stream", a->stream, "Stream name");
   auto* all = cmd->add_flag("--all", a->all, "Read $all (global order)");
   s->excludes(all);
@@ -49,7 +49,7 @@ void AddReadCommand(CLI::App& app, Action* action) {
           return PrintError(Status::InvalidArgument("--from must be a number or 'end'"));
         }
       }
-      auto store = OpenBackend(a->backend);
+      auto store = OpenEventStoreForCli(a->store_flags);
       if (!store.ok()) return PrintError(store.status());
       std::vector<RecordedEvent> events;
       if (a->all) {

@@ -3,8 +3,8 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
-#include "cli/backend.h"
 #include "cli/commands.h"
+#include "cli/store_flags.h"
 
 namespace kiroku::cli {
 namespace {
@@ -16,7 +16,7 @@ extern "C" void OnTailSignal(int) {
 }
 
 struct StreamArgs {
-  BackendFlags backend;
+  StoreFlags store_flags;
   std::string stream, expected = "any";
   bool json = false;
 };
@@ -29,7 +29,7 @@ void AddTail(CLI::App& app, Action* action) {
   };
   auto a = std::make_shared<TailArgs>();
   auto* cmd = app.add_subcommand("tail", "Follow a stream or $all live (Ctrl-C stops)");
-  AddBackendFlags(cmd, &a->backend);
+  AddStoreFlags(cmd, &a->store_flags);
   auto* s = cmd->add_option("--stream", a->stream, "Stream to follow");
   cmd->add_flag("--all", a->all, "Follow $all")->excludes(s);
   cmd->add_flag("--from-start", a->from_start, "Deliver history first (default: only new events)");
@@ -42,7 +42,7 @@ void AddTail(CLI::App& app, Action* action) {
       if (a->stream.empty() && !a->all) {
         return PrintError(Status::InvalidArgument("give --stream NAME or --all"));
       }
-      auto b = OpenBackend(a->backend);
+      auto b = OpenEventStoreForCli(a->store_flags);
       if (!b.ok()) return PrintError(b.status());
       SubscribeRequest r;
       r.all = a->all;
@@ -79,11 +79,11 @@ void AddMeta(CLI::App& app, Action* action) {
   meta->require_subcommand(1);
   auto g = std::make_shared<StreamArgs>();
   auto* get = meta->add_subcommand("get", "Print a stream's metadata as JSON");
-  AddBackendFlags(get, &g->backend);
+  AddStoreFlags(get, &g->store_flags);
   get->add_option("--stream", g->stream, "Stream")->required();
   get->callback([g, action] {
     *action = [g]() -> int {
-      auto b = OpenBackend(g->backend);
+      auto b = OpenEventStoreForCli(g->store_flags);
       if (!b.ok()) return PrintError(b.status());
       auto r = (*b)->GetStreamMetadata(g->stream);
       if (!r.ok()) return PrintError(r.status());
@@ -99,7 +99,7 @@ void AddMeta(CLI::App& app, Action* action) {
   };
   auto s = std::make_shared<SetArgs>();
   auto* set = meta->add_subcommand("set", "Replace a stream's metadata with a JSON document");
-  AddBackendFlags(set, &s->backend);
+  AddStoreFlags(set, &s->store_flags);
   set->add_option("--stream", s->stream, "Stream")->required();
   set->add_option("--metadata", s->json_doc, R"(e.g. '{"$maxCount":100,"owner":"team-a"}')")
       ->required();
@@ -110,7 +110,7 @@ void AddMeta(CLI::App& app, Action* action) {
       if (!m.ok()) return PrintError(m.status());
       auto e = ParseExpected(s->expected);
       if (!e.ok()) return PrintError(e.status());
-      auto b = OpenBackend(s->backend);
+      auto b = OpenEventStoreForCli(s->store_flags);
       if (!b.ok()) return PrintError(b.status());
       auto r = (*b)->SetStreamMetadata(s->stream, *e, *m);
       if (!r.ok()) return PrintError(r.status());
@@ -127,7 +127,7 @@ void AddDeletion(CLI::App& app, Action* action, bool hard) {
       hard ? "tombstone" : "delete",
       hard ? "Hard-delete a stream: it can never be read or written again"
            : "Soft-delete a stream: reads say not found; appending again revives it");
-  AddBackendFlags(cmd, &a->backend);
+  AddStoreFlags(cmd, &a->store_flags);
   cmd->add_option("--stream", a->stream, "Stream")->required();
   cmd->add_option("--expected", a->expected, "any | no_stream | stream_exists | <revision>");
   cmd->add_flag("--json", a->json, "Machine-readable output");
@@ -135,7 +135,7 @@ void AddDeletion(CLI::App& app, Action* action, bool hard) {
     *action = [a, hard]() -> int {
       auto e = ParseExpected(a->expected);
       if (!e.ok()) return PrintError(e.status());
-      auto b = OpenBackend(a->backend);
+      auto b = OpenEventStoreForCli(a->store_flags);
       if (!b.ok()) return PrintError(b.status());
       auto r = hard ? (*b)->Tombstone(a->stream, *e) : (*b)->Delete(a->stream, *e);
       if (!r.ok()) return PrintError(r.status());

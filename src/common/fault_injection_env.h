@@ -13,7 +13,7 @@
 #include <mutex>
 #include <string>
 
-#include "common/env.h"
+#include "kiroku/env.h"
 
 namespace kiroku {
 

@@ -9,7 +9,7 @@
 #include <chrono>
 #include <cstring>
 
-#include "common/env.h"
+#include "kiroku/env.h"
 
 namespace kiroku {
 namespace {

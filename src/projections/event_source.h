@@ -1,7 +1,10 @@
 // Where a projection runner gets its events: "events after position P, in `$all` order,
-// waiting for more". Two implementations share the runner: EmbeddedSource reads the store
-// in-process (kiroku serve --projections, tests, benchmarks) and RemoteSource follows a
-// server with a catch-up subscription (kiroku projection run --url).
+// waiting for more". Two implementations share the runner: SubscriptionSource follows any
+// EventStore (the public interface: a server, as `kiroku projection run --url` does, or an
+// embedded store) with a catch-up subscription on a thread of its own; EmbeddedSource is the
+// in-process fast path on a Store (kiroku serve --projections, tests, benchmarks): it reads
+// the log with a CatchUpReader on the runner's own thread, without copying events through a
+// queue, which is what a full rebuild spends its time on.
 //
 // Guarantee: events come in strictly increasing position order, each once, none skipped
 // among those matching the filter; a checkpoint says every record up to it was examined.
@@ -19,7 +22,7 @@
 #include "kiroku/store.h"
 
 namespace kiroku {
-class RemoteClient;
+class EventStore;
 }
 
 namespace kiroku::projections {
@@ -53,7 +56,7 @@ class EventSource {
 
 // `store` is not owned and must outlive the source.
 std::unique_ptr<EventSource> MakeEmbeddedSource(Store* store);
-// `client` is not owned and must outlive the source.
-std::unique_ptr<EventSource> MakeRemoteSource(RemoteClient* client);
+// `events` is not owned and must outlive the source.
+std::unique_ptr<EventSource> MakeSubscriptionSource(EventStore* events);
 
 }  // namespace kiroku::projections

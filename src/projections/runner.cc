@@ -2,6 +2,8 @@
 
 #include <sys/time.h>
 
+#include <deque>
+
 #include "projections/sql_text.h"
 #include "projections/target.h"
 
@@ -182,85 +184,118 @@ Status ProjectionRunner::Feed(RecordedEvent e) {
   return Status::Ok();
 }
 
+// A statement failed inside the open transaction (in Apply, or at commit for a pipelined
+// sink). One round: roll back, find the failing event from the sink's tag, commit the
+// events before it again, stop on it or dead-letter it by the failure policy, then apply
+// the events after it in a fresh transaction. One of those may fail in turn: that is the
+// next round of the loop, so a batch with many bad events never deepens the stack.
 Status ProjectionRunner::Recover(Status error) {
-  uint64_t tag = sink_->failed_tag();
-  sink_->Rollback();
-  in_txn_ = false;
-  if (tag == UINT64_MAX || tag == kNoEventTag || (tag >> kStatementBits) >= txn_.size()) {
+  std::deque<RecordedEvent> after;  // events behind the failing one, to apply again
+  for (;;) {
+    uint64_t tag = sink_->failed_tag();
+    sink_->Rollback();
+    in_txn_ = false;
+    if (tag == UINT64_MAX || tag == kNoEventTag || (tag >> kStatementBits) >= txn_.size()) {
+      txn_.clear();
+      return error;  // not an event's fault: connection, disk, …
+    }
+    std::vector<RecordedEvent> events = std::move(txn_);
     txn_.clear();
-    return error;  // not an event's fault: connection, disk, …
-  }
-  std::vector<RecordedEvent> events = std::move(txn_);
-  txn_.clear();
-  const size_t f = tag >> kStatementBits;
-  const RecordedEvent& bad = events[f];
-  const Prepared& stmt = handlers_[bad.type][tag & (kMaxStatementsPerHandler - 1)];
+    const size_t f = tag >> kStatementBits;
+    for (size_t i = events.size(); i > f + 1; --i) after.push_front(std::move(events[i - 1]));
+    const RecordedEvent bad = std::move(events[f]);
+    const Prepared& stmt = handlers_[bad.type][tag & (kMaxStatementsPerHandler - 1)];
 
-  // The events before the failing one are fine: apply and commit them again.
-  if (f > 0) {
-    KIROKU_RETURN_IF_ERROR(BeginTxn());
-    for (size_t i = 0; i < f; ++i) {
-      Status s = Apply(events[i], i);
+    // The events before the failing one are fine: apply and commit them again.
+    if (f > 0) {
+      KIROKU_RETURN_IF_ERROR(BeginTxn());
+      for (size_t i = 0; i < f; ++i) {
+        Status s = Apply(events[i], i);
+        if (!s.ok()) {
+          sink_->Rollback();
+          in_txn_ = false;
+          return Status::IOError("event at position " + std::to_string(events[i].position.value) +
+                                 " failed on retry after succeeding: " + s.message());
+        }
+      }
+      const Position last_good = events[f - 1].position;
+      txn_.assign(std::make_move_iterator(events.begin()),
+                  std::make_move_iterator(events.begin() + static_cast<ptrdiff_t>(f)));
+      Status s = CommitOnce(last_good, committed_.state);
       if (!s.ok()) {
-        sink_->Rollback();
-        in_txn_ = false;
-        return Status::IOError("event at position " + std::to_string(events[i].position.value) +
-                               " failed on retry after succeeding: " + s.message());
+        after.push_front(bad);  // failed again at commit: the next round sorts it out
+        error = s;
+        continue;
       }
     }
-    txn_.assign(events.begin(), events.begin() + f);
-    KIROKU_RETURN_IF_ERROR(CommitTxn(events[f - 1].position, committed_.state));
-  }
 
-  ProjectionError err;
-  err.position = bad.position;
-  err.stream = bad.stream;
-  err.revision = bad.revision.value;
-  err.event_type = bad.type;
-  err.statement = stmt.source->sql;
-  err.where = spec_.file + ":" + std::to_string(stmt.source->line);
-  err.error = error.message();
-  err.at_us = NowUs();
+    ProjectionError err;
+    err.position = bad.position;
+    err.stream = bad.stream;
+    err.revision = bad.revision.value;
+    err.event_type = bad.type;
+    err.statement = stmt.source->sql;
+    err.where = spec_.file + ":" + std::to_string(stmt.source->line);
+    err.error = error.message();
+    err.at_us = NowUs();
 
-  bool skip =
-      spec_.on_error == OnError::kSkip || (skip_position_ && *skip_position_ == bad.position);
-  if (!skip) {
-    committed_.state = "failed";
-    committed_.last_error = err.ToJson();
-    Status s = WriteCheckpointOnly("failed", committed_.last_error);
+    bool skip =
+        spec_.on_error == OnError::kSkip || (skip_position_ && *skip_position_ == bad.position);
+    if (!skip) {
+      committed_.state = "failed";
+      committed_.last_error = err.ToJson();
+      Status s = WriteCheckpointOnly("failed", committed_.last_error);
+      Publish();
+      if (!s.ok()) return s;
+      return Status::InvalidArgument("projection " + spec_.name + " stopped at position " +
+                                     std::to_string(bad.position.value) + " (" + bad.stream + "@" +
+                                     std::to_string(bad.revision.value) + ", " + bad.type +
+                                     "): " + err.where + ": " + err.error);
+    }
+    // Dead-letter it, with the checkpoint past it, in one transaction.
+    KIROKU_RETURN_IF_ERROR(BeginTxn());
+    DeadLetter dl{&bad, stmt.source->sql, error.message()};
+    Status s = checkpoint_table_.AddDeadLetter(spec_.name, dl, err.at_us, kNoEventTag);
+    CheckpointRow next = committed_;
+    next.position = bad.position;
+    next.events_skipped += 1;
+    next.last_event_created_us = bad.created_us;
+    next.last_error = err.ToJson();
+    next.updated_us = err.at_us;
+    if (s.ok()) s = checkpoint_table_.Update(next, kNoEventTag);
+    if (s.ok()) s = sink_->Commit();
+    in_txn_ = false;
+    if (!s.ok()) {
+      sink_->Rollback();
+      return Status::IOError("writing the dead letter for position " +
+                             std::to_string(bad.position.value) + ": " + s.message());
+    }
+    committed_ = std::move(next);
     Publish();
-    if (!s.ok()) return s;
-    return Status::InvalidArgument("projection " + spec_.name + " stopped at position " +
-                                   std::to_string(bad.position.value) + " (" + bad.stream + "@" +
-                                   std::to_string(bad.revision.value) + ", " + bad.type +
-                                   "): " + err.where + ": " + err.error);
+
+    // The events after it go on in a fresh transaction, left open for the caller to commit.
+    bool failed_again = false;
+    while (!after.empty() && !failed_again) {
+      if (!in_txn_) KIROKU_RETURN_IF_ERROR(BeginTxn());
+      txn_.push_back(std::move(after.front()));
+      after.pop_front();
+      Status applied = Apply(txn_.back(), txn_.size() - 1);
+      if (!applied.ok()) {
+        error = applied;
+        failed_again = true;
+      }
+    }
+    if (!failed_again) return Status::Ok();
   }
-  // Dead-letter it, with the checkpoint past it, in one transaction.
-  KIROKU_RETURN_IF_ERROR(BeginTxn());
-  DeadLetter dl{&bad, stmt.source->sql, error.message()};
-  Status s = checkpoint_table_.AddDeadLetter(spec_.name, dl, err.at_us, kNoEventTag);
-  CheckpointRow next = committed_;
-  next.position = bad.position;
-  next.events_skipped += 1;
-  next.last_event_created_us = bad.created_us;
-  next.last_error = err.ToJson();
-  next.updated_us = err.at_us;
-  if (s.ok()) s = checkpoint_table_.Update(next, kNoEventTag);
-  if (s.ok()) s = sink_->Commit();
-  in_txn_ = false;
-  if (!s.ok()) {
-    sink_->Rollback();
-    return Status::IOError("writing the dead letter for position " +
-                           std::to_string(bad.position.value) + ": " + s.message());
-  }
-  committed_ = std::move(next);
-  Publish();
-  // The events after it go on in a fresh transaction.
-  for (size_t i = f + 1; i < events.size(); ++i) KIROKU_RETURN_IF_ERROR(Feed(std::move(events[i])));
-  return Status::Ok();
 }
 
 Status ProjectionRunner::CommitTxn(std::optional<Position> position, const std::string& state) {
+  Status s = CommitOnce(position, state);
+  if (!s.ok()) return Recover(s);
+  return Status::Ok();
+}
+
+Status ProjectionRunner::CommitOnce(std::optional<Position> position, const std::string& state) {
   CheckpointRow next = committed_;
   if (position && (!next.position || *position > *next.position)) next.position = position;
   next.events_applied += txn_applied_;
@@ -270,7 +305,7 @@ Status ProjectionRunner::CommitTxn(std::optional<Position> position, const std::
   next.events_per_second = rate_;
   Status s = checkpoint_table_.Update(next, kNoEventTag);
   if (s.ok()) s = sink_->Commit();
-  if (!s.ok()) return Recover(s);
+  if (!s.ok()) return s;
   in_txn_ = false;
   rate_events_ += txn_.size();
   txn_.clear();
@@ -288,11 +323,19 @@ Status ProjectionRunner::CommitTxn(std::optional<Position> position, const std::
   return Status::Ok();
 }
 
+// Only the checkpoint row (state, last error), nothing of the events: a failure here is the
+// database's, never an event's, so it is returned as it is.
 Status ProjectionRunner::WriteCheckpointOnly(const std::string& state,
                                              const std::string& last_error) {
   KIROKU_RETURN_IF_ERROR(BeginTxn());
   committed_.last_error = last_error;
-  return CommitTxn(committed_.position, state);
+  Status s = CommitOnce(committed_.position, state);
+  if (!s.ok()) {
+    sink_->Rollback();
+    in_txn_ = false;
+    txn_.clear();
+  }
+  return s;
 }
 
 Status ProjectionRunner::RunDeferredDdl() {

@@ -82,8 +82,12 @@ class ProjectionRunner {
   // failure handles it by the failure policy.
   Status Feed(RecordedEvent e);
   Status Apply(const RecordedEvent& e, uint64_t index);
+  // Handles a statement failure by the failure policy (a loop, see runner.cc).
   Status Recover(Status error);
+  // Commits the open transaction with the checkpoint; a failure goes to Recover.
   Status CommitTxn(std::optional<Position> position, const std::string& state);
+  // The same without recovery: a failure is returned with the transaction still open.
+  Status CommitOnce(std::optional<Position> position, const std::string& state);
   Status WriteCheckpointOnly(const std::string& state, const std::string& last_error);
   Status RunDeferredDdl();
   void Publish();

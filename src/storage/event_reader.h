@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "common/env.h"
+#include "kiroku/env.h"
 #include "kiroku/store.h"
 #include "storage/record_codec.h"
 #include "storage/segment_reader.h"

@@ -17,7 +17,7 @@
 #include <thread>
 #include <vector>
 
-#include "common/env.h"
+#include "kiroku/env.h"
 #include "common/fault_injection_env.h"
 #include "kiroku/store.h"
 #include "support/test_dir.h"

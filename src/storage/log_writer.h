@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "common/env.h"
+#include "kiroku/env.h"
 #include "storage/segment_reader.h"
 
 namespace kiroku {

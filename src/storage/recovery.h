@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "common/env.h"
+#include "kiroku/env.h"
 #include "storage/log_format.h"
 #include "storage/segment_reader.h"
 

@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "common/env.h"
+#include "kiroku/env.h"
 #include "storage/log_format.h"
 
 namespace kiroku {

@@ -210,11 +210,10 @@ Result<AppendResult> StoreImpl::Append(std::string_view stream, ExpectedRevision
   return SubmitAndWait(std::move(req));
 }
 
-Result<AppendResult> StoreImpl::AppendWithSnapshot(std::string_view stream,
-                                                   ExpectedRevision expected,
-                                                   std::vector<EventData> events,
-                                                   SnapshotData snapshot,
-                                                   const SnapshotOptions& options) {
+// Checks a snapshot append and builds its commit request; the caller submits it.
+Result<std::unique_ptr<CommitRequest>> StoreImpl::PrepareSnapshotAppend(
+    std::string_view stream, ExpectedRevision expected, std::vector<EventData> events,
+    SnapshotData snapshot, const SnapshotOptions& options) {
   if (IsMetadataStream(stream) || stream.starts_with(log_format::kSnapshotStreamPrefix)) {
     return Status::InvalidArgument("stream '" + std::string(stream) +
                                    "' is a system stream and cannot have snapshots");
@@ -247,7 +246,31 @@ Result<AppendResult> StoreImpl::AppendWithSnapshot(std::string_view stream,
   req->events = std::move(events);
   req->snapshot = std::move(snapshot);
   req->snapshot_options = options;
+  return req;
+}
+
+Result<AppendResult> StoreImpl::AppendWithSnapshot(std::string_view stream,
+                                                   ExpectedRevision expected,
+                                                   std::vector<EventData> events,
+                                                   SnapshotData snapshot,
+                                                   const SnapshotOptions& options) {
+  KIROKU_ASSIGN_OR_RETURN(
+      std::unique_ptr<CommitRequest> req,
+      PrepareSnapshotAppend(stream, expected, std::move(events), std::move(snapshot), options));
   return SubmitAndWait(std::move(req));
+}
+
+void StoreImpl::AppendWithSnapshotAsync(std::string_view stream, ExpectedRevision expected,
+                                        std::vector<EventData> events, SnapshotData snapshot,
+                                        const SnapshotOptions& options, AppendCallback done) {
+  auto req =
+      PrepareSnapshotAppend(stream, expected, std::move(events), std::move(snapshot), options);
+  if (!req.ok()) {
+    done(req.status());
+    return;
+  }
+  (*req)->done = std::move(done);
+  committer_->Submit(std::move(*req));
 }
 
 namespace {

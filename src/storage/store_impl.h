@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "common/env.h"
+#include "kiroku/env.h"
 #include "kiroku/store.h"
 #include "storage/committer.h"
 #include "storage/event_reader.h"
@@ -39,6 +39,9 @@ class StoreImpl final : public Store {
   Result<AppendResult> AppendWithSnapshot(std::string_view stream, ExpectedRevision expected,
                                           std::vector<EventData> events, SnapshotData snapshot,
                                           const SnapshotOptions& options) override;
+  void AppendWithSnapshotAsync(std::string_view stream, ExpectedRevision expected,
+                               std::vector<EventData> events, SnapshotData snapshot,
+                               const SnapshotOptions& options, AppendCallback done) override;
   Result<std::optional<StoredSnapshot>> LoadSnapshot(std::string_view stream,
                                                      StreamRevision at_or_below) override;
   Result<std::optional<StreamRevision>> StreamHead(std::string_view stream) override;
@@ -54,6 +57,11 @@ class StoreImpl final : public Store {
   Status Recover();
   Status ValidateAppend(std::string_view stream, std::vector<EventData>* events) const;
   Result<AppendResult> SubmitAndWait(std::unique_ptr<CommitRequest> req);
+  Result<std::unique_ptr<CommitRequest>> PrepareSnapshotAppend(std::string_view stream,
+                                                               ExpectedRevision expected,
+                                                               std::vector<EventData> events,
+                                                               SnapshotData snapshot,
+                                                               const SnapshotOptions& options);
 
   std::string dir_;
   StoreOptions options_;

@@ -1,7 +1,7 @@
 // Offline tools: `kiroku admin verify` and `kiroku admin reindex`.
 #include <set>
 
-#include "common/env.h"
+#include "kiroku/env.h"
 #include "storage/event_reader.h"
 #include "storage/recovery.h"
 #include "storage/store_impl.h"

@@ -36,7 +36,7 @@
 #include <thread>
 #include <vector>
 
-#include "common/env.h"
+#include "kiroku/env.h"
 #include "common/fault_injection_env.h"
 #include "kiroku/store.h"
 

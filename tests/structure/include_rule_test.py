@@ -8,7 +8,7 @@ that link it).
 1. Every `#include "m/..."` in src/<module>/ names the module itself, a module it declares
    (DEPENDS or PRIVATE_DEPENDS in its CMakeLists.txt, or one of theirs), or the public API
    (kiroku/). Generated protocol headers (x.pb.h) need the `proto` dependency. Unit tests
-   (*_test.cc) may also include the shared test support (support/).
+   (*_test.cc, *_test_util.h) may also include the shared test support (support/).
 2. The public headers (include/kiroku/) include only the public API and system headers.
 3. The examples include only the public API and their own files.
 4. src/README.md states exactly the rule the CMakeLists.txt files declare.
@@ -99,7 +99,7 @@ def main():
                                             "does not depend on proto")
                         continue
                     top = inc.split("/", 1)[0]
-                    if top == "support" and fname.endswith("_test.cc"):
+                    if top == "support" and fname.endswith(("_test.cc", "_test_util.h")):
                         continue
                     if top not in allowed:
                         problems.append(f"{rel}:{n}: includes \"{inc}\" but {module} may "

@@ -23,9 +23,9 @@
 //     Repository<StudyGroup> every 100, keeping the last 2): a learner's append is split where a
 //     lesson makes the stream length a multiple of --snapshot-every and carries a snapshot of
 //     Learner::State there; likewise for groups. Without them every command on a generated learner
-//     would replay its whole history. Over embedded:, the snapshot records follow their events in
-//     separate appends (the store has no asynchronous AppendWithSnapshot); over esdb://,
-//     EventStore::AppendWithSnapshot writes them in one transaction.
+//     would replay its whole history. Each snapshot is written in the same transaction as its
+//     events: Store::AppendWithSnapshotAsync over embedded:, EventStore::AppendWithSnapshot
+//     over esdb://.
 // Registration events precede every event that references a learner or group in $all, and
 // each stream holds exactly what Learner / StudyGroup (domain.cc) would have decided from
 // the same commands, so the service can load and extend them.
@@ -69,7 +69,6 @@
 #include "domain.h"
 #include "kiroku/event_store.h"
 #include "kiroku/store.h"
-#include "storage/log_format.h"
 #include "time_utc.h"
 
 namespace studylog {
@@ -332,10 +331,8 @@ class ProgressBar {
 // aggregate's state after the append (JsonSnapshotCodec, schema version 1), keeping the
 // newest `keep_last` snapshots readable.
 struct Snapshot {
-  std::string data;      // the State as JSON
-  uint64_t covered = 0;  // revision of the append's last event
+  std::string data;  // the State as JSON
   uint32_t keep_last = 0;
-  bool first = false;  // the stream's first snapshot (sets $maxCount on the snapshot stream)
 };
 
 class Sink {
@@ -381,34 +378,37 @@ class EmbeddedSink : public Sink {
   }
   ~EmbeddedSink() override { (void)Finish(); }
 
-  // The snapshot goes in appends of its own right after the events (Store has no
-  // asynchronous AppendWithSnapshot): the same records as Repository's single transaction
-  // (docs/format/log.md, "Snapshots"), in up to three adjacent ones.
+  // With a snapshot: Store::AppendWithSnapshotAsync, the same single transaction
+  // Repository<A> writes through EventStore::AppendWithSnapshot.
   void Append(std::string stream, ExpectedRevision expected, std::vector<EventData> events,
               std::optional<Snapshot> snapshot) override {
-    Submit(stream, expected, std::move(events));
-    if (!snapshot) return;
-    const std::string snap_stream = kiroku::log_format::kSnapshotStreamPrefix + stream;
-    std::vector<EventData> snap(1);
-    snap[0].id = kiroku::EventId::Random();
-    snap[0].type = kiroku::log_format::kSnapshotEventType;
-    snap[0].data = std::move(snapshot->data);
-    snap[0].metadata = nlohmann::json{
-        {kiroku::log_format::kSnapshotMetadataVersionKey,
-         kiroku::log_format::kSnapshotMetadataVersion},
-        {kiroku::log_format::kSnapshotRevisionKey, snapshot->covered},
-        {kiroku::log_format::kSnapshotSchemaVersionKey,
-         1}}.dump();
-    Submit(snap_stream, ExpectedRevision::Any(), std::move(snap));
-    if (snapshot->first && snapshot->keep_last > 0) {
-      kiroku::StreamMetadata m;
-      m.max_count = snapshot->keep_last;
-      std::vector<EventData> meta(1);
-      meta[0].id = kiroku::EventId::Random();
-      meta[0].type = kiroku::log_format::kMetadataEventType;
-      meta[0].data = m.ToJson();
-      Submit(kiroku::MetadataStreamOf(snap_stream), ExpectedRevision::Any(), std::move(meta));
+    if (failed()) return;
+    const int64_t n = static_cast<int64_t>(events.size());
+    if (in_flight_.fetch_add(n, std::memory_order_relaxed) + n > max_in_flight_)
+      WaitBelow(low_water_);
+    auto done = [this, n, stream](kiroku::Result<kiroku::AppendResult> r) {
+      if (!r.ok()) {
+        RecordError(stream, r.status());
+      } else {
+        progress_->done.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
+      }
+      const int64_t left = in_flight_.fetch_sub(n) - n;
+      if (left <= low_water_ && waiting_.load()) {
+        std::lock_guard lock(mu_);
+        cv_.notify_one();
+      }
+    };
+    if (!snapshot) {
+      store_->AppendAsync(stream, expected, std::move(events), std::move(done));
+      return;
     }
+    kiroku::SnapshotData snap;
+    snap.schema_version = 1;
+    snap.data = std::move(snapshot->data);
+    kiroku::SnapshotOptions options;
+    options.keep_last = snapshot->keep_last;
+    store_->AppendWithSnapshotAsync(stream, expected, std::move(events), std::move(snap), options,
+                                    std::move(done));
   }
   Status Barrier() override {
     WaitBelow(0);
@@ -416,28 +416,6 @@ class EmbeddedSink : public Sink {
   }
   // Submission order is already commit order.
   Status OrderPoint() override { return error(); }
-  // Only the events of the domain count as progress (not snapshot records).
-  void Submit(const std::string& stream, ExpectedRevision expected, std::vector<EventData> events) {
-    if (failed()) return;
-    const int64_t n = static_cast<int64_t>(events.size());
-    const bool domain = stream[0] != '$';
-    if (in_flight_.fetch_add(n, std::memory_order_relaxed) + n > max_in_flight_)
-      WaitBelow(low_water_);
-    store_->AppendAsync(stream, expected, std::move(events),
-                        [this, n, domain, stream](kiroku::Result<kiroku::AppendResult> r) {
-                          if (!r.ok()) {
-                            RecordError(stream, r.status());
-                          } else if (domain) {
-                            progress_->done.fetch_add(static_cast<uint64_t>(n),
-                                                      std::memory_order_relaxed);
-                          }
-                          const int64_t left = in_flight_.fetch_sub(n) - n;
-                          if (left <= low_water_ && waiting_.load()) {
-                            std::lock_guard lock(mu_);
-                            cv_.notify_one();
-                          }
-                        });
-  }
   Status Finish() override {
     if (!store_) return error();
     Status s = Barrier();
@@ -751,9 +729,7 @@ class Generator {
         if (every > 0 && count % every == 0) {
           Snapshot snap;
           snap.data = nlohmann::json(state).dump();
-          snap.covered = count - 1;
           snap.keep_last = o_.keep_snapshots;
-          snap.first = count == every;
           ++snapshots_;
           Flush(stream, &written, &batch, std::move(snap));
         } else if (batch.size() == kMaxEventsPerAppend || (last && !batch.empty())) {
@@ -946,9 +922,7 @@ class Generator {
                                                "' differs from nlohmann's '" + want + "'");
               }
             }
-            snap.covered = count[s.learner] - 1;
             snap.keep_last = o_.keep_snapshots;
-            snap.first = count[s.learner] == every;
             ++snapshots_;
             Flush(stream, &written, &batch, std::move(snap));
           } else if (batch.size() == kMaxEventsPerAppend) {

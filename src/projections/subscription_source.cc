@@ -1,14 +1,14 @@
-// EventSource over a server: RemoteClient::Subscribe (a KurrentDB catch-up subscription to
-// filtered `$all`) runs on a background thread and fills a bounded queue; Next drains it.
-// When the queue is full the subscription thread waits, so gRPC flow control slows the
-// server down instead of this process buffering without bound.
+// EventSource over any EventStore: its Subscribe (for a server, a KurrentDB catch-up
+// subscription to filtered `$all`) runs on a background thread and fills a bounded queue;
+// Next drains it. When the queue is full the subscription thread waits, so gRPC flow control
+// slows the server down instead of this process buffering without bound.
 #include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <thread>
 
-#include "kiroku/client.h"
+#include "kiroku/event_store.h"
 #include "projections/event_source.h"
 
 namespace kiroku::projections {
@@ -16,10 +16,10 @@ namespace {
 
 constexpr size_t kQueueLimit = 20000;
 
-class RemoteSource final : public EventSource {
+class SubscriptionSource final : public EventSource {
  public:
-  explicit RemoteSource(RemoteClient* client) : client_(client) {}
-  ~RemoteSource() override {
+  explicit SubscriptionSource(EventStore* client) : client_(client) {}
+  ~SubscriptionSource() override {
     stop_ = true;
     cv_.notify_all();
     space_cv_.notify_all();
@@ -121,7 +121,7 @@ class RemoteSource final : public EventSource {
   }
 
  private:
-  RemoteClient* client_;
+  EventStore* client_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::mutex mu_;
@@ -135,8 +135,8 @@ class RemoteSource final : public EventSource {
 
 }  // namespace
 
-std::unique_ptr<EventSource> MakeRemoteSource(RemoteClient* client) {
-  return std::make_unique<RemoteSource>(client);
+std::unique_ptr<EventSource> MakeSubscriptionSource(EventStore* events) {
+  return std::make_unique<SubscriptionSource>(events);
 }
 
 }  // namespace kiroku::projections

@@ -1,6 +1,12 @@
 // The file-system and clock seam. All log I/O goes through an Env so tests can inject
 // short writes, failing fsync, ENOSPC and power loss (dropping unsynced data).
 //
+// Public, as LevelDB's Env is, and on purpose: StoreOptions::env, VerifyStore and
+// ReindexStore take one, so an application that embeds kiroku can put the store on its own
+// file system layer or run its own fault tests against the engine it ships. What stays
+// internal is the fault injector itself (src/common/fault_injection_env.h), a test tool
+// whose knobs may change. The interface only grows: existing methods keep their meaning.
+//
 // Implementations must be thread-safe for distinct file objects. A WritableFile is used by
 // one thread at a time; a RandomAccessFile may be read by many threads concurrently.
 #pragma once
